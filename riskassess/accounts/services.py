@@ -1,0 +1,119 @@
+"""Use cases for accounts: log in, log out, create units and users."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from riskassess.accounts.models import Unit, User
+from riskassess.accounts.passwords import Passwords
+from riskassess.core import audit
+from riskassess.core.db import utcnow
+from riskassess.core.permissions import Role
+from riskassess.errors import DomainError
+
+ANONYMOUS = audit.Actor(user_id=None, username="anonymous", role="anonymous", unit_id=None)
+
+
+def load_user(session: Session, user_id: str) -> User | None:
+    try:
+        ident = uuid.UUID(user_id)
+    except ValueError:
+        return None
+    found = session.get(User, ident)
+    return found if found is not None and found.is_enabled else None
+
+
+def authenticate(
+    session: Session, passwords: Passwords, username: str, password: str
+) -> User | None:
+    """Check a login; success and failure are both audited. Returns the user or None."""
+    found = session.scalar(select(User).where(User.username == username.strip().lower()))
+    if found is None or not found.is_enabled:
+        passwords.verify(None, password)  # same cost as a real check
+        audit.append(session, ANONYMOUS, "account:session:login", outcome=audit.Outcome.FAILURE)
+        return None
+    if not passwords.verify(found.password_hash, password):
+        audit.append(
+            session,
+            ANONYMOUS,
+            "account:session:login",
+            object_type="user",
+            object_id=found.id,
+            outcome=audit.Outcome.FAILURE,
+        )
+        return None
+    found.last_login_dt = utcnow()
+    audit.append(
+        session, found.as_actor(), "account:session:login", object_type="user", object_id=found.id
+    )
+    return found
+
+
+def record_logout(session: Session, user: User) -> None:
+    audit.append(
+        session, user.as_actor(), "account:session:logout", object_type="user", object_id=user.id
+    )
+
+
+def create_unit(session: Session, actor: audit.Actor, code: str, name: str) -> Unit:
+    code = code.strip().lower()
+    if not code or not name.strip():
+        raise DomainError("A unit needs a code and a name.")
+    if session.scalar(select(Unit).where(Unit.code == code)) is not None:
+        raise DomainError(f"A unit with code {code!r} already exists.")
+    unit = Unit(code=code, name=name.strip())
+    session.add(unit)
+    session.flush()
+    audit.append(session, actor, "admin:unit:create", object_type="unit", object_id=unit.id)
+    return unit
+
+
+def create_user(
+    session: Session,
+    passwords: Passwords,
+    actor: audit.Actor,
+    *,
+    username: str,
+    display_name: str,
+    password: str,
+    role: str,
+    unit: Unit | None,
+) -> User:
+    username = username.strip().lower()
+    if role not in {r.value for r in Role}:
+        raise DomainError(
+            f"Unknown role {role!r}; choose one of {', '.join(r.value for r in Role)}."
+        )
+    if role in (Role.CASEWORKER, Role.SUPERVISOR) and unit is None:
+        raise DomainError("Caseworkers and supervisors must belong to a unit.")
+    if not username or not display_name.strip():
+        raise DomainError("A user needs a username and a display name.")
+    if len(password) < 12:
+        raise DomainError("A password needs at least 12 characters.")
+    if session.scalar(select(User).where(User.username == username)) is not None:
+        raise DomainError(f"A user named {username!r} already exists.")
+    user = User(
+        username=username,
+        display_name=display_name.strip(),
+        password_hash=passwords.hash(password),
+        role=role,
+        unit_id=None if unit is None else unit.id,
+    )
+    session.add(user)
+    session.flush()
+    audit.append(
+        session,
+        actor,
+        "admin:user:create",
+        object_type="user",
+        object_id=user.id,
+        details={"role": role},
+    )
+    return user
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.username)))

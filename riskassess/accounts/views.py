@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from riskassess.accounts import services
+from riskassess.accounts.forms import LanguageForm, LoginForm, LogoutForm
+from riskassess.core.permissions import Permission, Role
+from riskassess.training.seed import DEMO_PASSWORD, DEMO_USERS, UNITS
+from riskassess.web import db, public, require, state, user
+
+bp = Blueprint("accounts", __name__)
+
+HOME_BY_ROLE = {
+    Role.CASEWORKER: "cases.list_cases",
+    Role.SUPERVISOR: "assessments.review_queue",
+    Role.TRAINER: "instruments.list_instruments",
+    Role.ADMIN: "accounts.list_users",
+}
+
+
+@bp.get("/")
+@public
+def index() -> Response:
+    if not current_user.is_authenticated:
+        return redirect(url_for("accounts.login"))
+    return redirect(url_for(HOME_BY_ROLE[Role(user().role)]))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login() -> Response | str:
+    if current_user.is_authenticated:
+        return redirect(url_for("accounts.index"))
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        found = services.authenticate(
+            db(), state().passwords, form.username.data or "", form.password.data or ""
+        )
+        if found is not None:
+            session.clear()
+            login_user(found)
+            return redirect(url_for("accounts.index"))
+        error = _("Wrong username or password.")
+    demo_logins = (
+        [(name, role, UNITS.get(unit or "", "")) for name, role, unit, _n in DEMO_USERS]
+        if state().settings.is_demo
+        else []
+    )
+    return render_template(
+        "accounts/login.html",
+        form=form,
+        error=error,
+        demo_logins=demo_logins,
+        demo_password=DEMO_PASSWORD,
+    )
+
+
+@bp.post("/logout")
+@public
+def logout() -> Response:
+    if LogoutForm().validate_on_submit() and current_user.is_authenticated:
+        services.record_logout(db(), user())
+        logout_user()
+        session.clear()
+    return redirect(url_for("accounts.login"))
+
+
+def _safe_return_path(target: str | None) -> str:
+    """Only a path on this site; never an absolute URL from the request (open redirect)."""
+    parts = urlsplit(target or "")
+    if parts.scheme or parts.netloc or not parts.path.startswith("/"):
+        return url_for("accounts.index")
+    return parts.path
+
+
+@bp.post("/language")
+@public
+def set_language() -> Response:
+    form = LanguageForm()
+    if not form.validate_on_submit() or form.lang.data not in ("sv", "en"):
+        abort(400)
+    session["lang"] = form.lang.data
+    return redirect(_safe_return_path(request.form.get("next")))
+
+
+@bp.get("/admin/users")
+@require(Permission.USER_LIST)
+def list_users() -> str:
+    return render_template("accounts/users.html", users=services.list_users(db()))

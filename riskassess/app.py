@@ -1,0 +1,154 @@
+"""The application factory: settings -> instruments, keyring, database -> extensions -> blueprints.
+
+Nothing happens at import. A broken instrument file, a missing keyring or a database of the
+other mode stops create_app with an exception whose message is meant for the operator.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from flask import Flask, Response, render_template, request, session
+from flask_babel import Babel
+from flask_babel import lazy_gettext as _l
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from riskassess.accounts.passwords import Passwords
+from riskassess.config import PROJECT_ROOT, Settings, check_settings, load_settings
+from riskassess.core.crypto import Keyring
+from riskassess.core.db import make_engine, make_session_factory
+from riskassess.core.installation import check_mode
+from riskassess.instruments.loader import load_directories
+from riskassess.web import EXTENSION, AppState, db, install_commit_point, state
+
+LOCALES = ("sv", "en")
+PACKAGE = PROJECT_ROOT / "riskassess"
+
+
+def select_locale() -> str:
+    chosen = session.get("lang")
+    return chosen if chosen in LOCALES else "sv"
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or load_settings()
+    check_settings(settings)
+    instruments = load_directories(settings.instruments_dirs)
+    keyring = Keyring.load(settings.keyring_path)
+    engine = make_engine(settings.database_url)
+    check_mode(engine, settings.mode)
+
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PACKAGE / "static"),
+        instance_path=str(settings.instance_path),
+    )
+    app.config.update(
+        SECRET_KEY=settings.secret_key or secrets.token_urlsafe(32),
+        TESTING=settings.testing,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        REMEMBER_COOKIE_SECURE=settings.secure_cookies,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the login session
+        BABEL_DEFAULT_LOCALE="sv",
+        BABEL_TRANSLATION_DIRECTORIES=str(PACKAGE / "translations"),
+        MAX_CONTENT_LENGTH=1024 * 1024,
+    )
+    app.extensions[EXTENSION] = AppState(
+        settings=settings,
+        session_factory=make_session_factory(engine),
+        keyring=keyring,
+        instruments=instruments,
+        passwords=Passwords(settings.password_time_cost, settings.password_memory_kib),
+    )
+    Babel(app, locale_selector=select_locale)
+    CSRFProtect(app)
+    _init_login(app)
+    install_commit_point(app)
+    _register_blueprints(app)
+    _register_error_pages(app)
+    app.after_request(_security_headers)
+    app.context_processor(_template_globals)
+    return app
+
+
+def _init_login(app: Flask) -> None:
+    from riskassess.accounts.services import load_user
+
+    manager = LoginManager(app)
+    manager.login_view = "accounts.login"
+    manager.session_protection = "strong"
+
+    @manager.user_loader  # type: ignore[untyped-decorator]  # flask-login ships no hints
+    def _load(user_id: str) -> Any:
+        return load_user(db(), user_id)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from riskassess.accounts.views import bp as accounts
+    from riskassess.assessments.views import bp as assessments
+    from riskassess.cases.views import bp as cases
+    from riskassess.instruments.views import bp as instruments
+
+    for blueprint in (accounts, cases, assessments, instruments):
+        app.register_blueprint(blueprint)
+
+
+def _register_error_pages(app: Flask) -> None:
+    def page(code: int) -> Any:
+        def handler(_error: Exception) -> tuple[str, int]:
+            return render_template("errors/error.html", code=code), code
+
+        return handler
+
+    for code in (400, 403, 404, 405, 413, 500):
+        app.register_error_handler(code, page(code))
+
+    def csrf_failed(_error: CSRFError) -> tuple[str, int]:
+        return render_template("errors/error.html", code=400, csrf=True), 400
+
+    app.register_error_handler(CSRFError, csrf_failed)
+
+
+def _security_headers(response: Response) -> Response:
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    )
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    if request.endpoint != "static":
+        # Pages may show case data: never keep them in a browser or proxy cache.
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+ROLE_LABELS = {
+    "caseworker": _l("Caseworker"),
+    "supervisor": _l("Supervisor"),
+    "trainer": _l("Trainer"),
+    "admin": _l("Administrator"),
+}
+STATE_LABELS = {
+    "draft": _l("Draft"),
+    "submitted": _l("Submitted"),
+    "returned": _l("Returned"),
+    "approved": _l("Approved"),
+    "superseded": _l("Superseded"),
+    "withdrawn": _l("Withdrawn"),
+}
+
+
+def _template_globals() -> dict[str, Any]:
+    return {
+        "is_demo": state().settings.is_demo,
+        "current_locale": select_locale(),
+        "role_label": lambda role: ROLE_LABELS.get(role, role),
+        "state_label": lambda code: STATE_LABELS.get(code, code),
+    }

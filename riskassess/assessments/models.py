@@ -1,0 +1,50 @@
+"""Assessments and the supervisor's decisions on them. Content and comments are sealed under
+the case's data key; state, instrument version and timestamps stay in plaintext."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from riskassess.core.db import Base, UTCDateTime, utcnow
+
+
+class Assessment(Base):
+    __tablename__ = "assessment"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("case_file.id"), index=True)
+    instrument_id: Mapped[str] = mapped_column(String(60))
+    instrument_version: Mapped[str] = mapped_column(String(20))
+    instrument_hash: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(12), index=True)
+    created_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id"))
+    created_dt: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_dt: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    submitted_dt: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id"))
+    decided_dt: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # SHA-256 of the approved content; also recorded in the audit chain.
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    # Sealed JSON: item ratings with rationales, and the overall judgement.
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    # Optimistic locking: a save based on an older version is refused, never merged silently.
+    lock_version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": lock_version}  # noqa: RUF012 - read once by the mapper
+
+
+class ReviewDecision(Base):
+    """A supervisor's return or approval with its comment; never edited after it is written."""
+
+    __tablename__ = "review_decision"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    assessment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("assessment.id"), index=True)
+    author_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id"))
+    decision: Mapped[str] = mapped_column(String(12))
+    created_dt: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    comment: Mapped[bytes] = mapped_column(LargeBinary)

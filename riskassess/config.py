@@ -1,0 +1,97 @@
+"""Settings: defaults, then environment variables (`RISKASSESS_*`), validated once and frozen.
+
+Nothing here touches the database or the keyring's contents; it only decides where they are
+and refuses combinations that would be unsafe in production.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
+SHIPPED_INSTRUMENTS = PROJECT_ROOT / "instruments"
+MODES = ("production", "demo")
+
+
+class ConfigError(Exception):
+    """A setting is missing or unsafe; the message is meant for the operator."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    mode: str
+    database_url: str
+    keyring_path: Path
+    secret_key: str
+    instance_path: Path
+    instruments_dirs: tuple[Path, ...]
+    debug: bool = False
+    testing: bool = False
+    # Argon2 cost; tests lower it so a suite with many logins stays quick.
+    password_time_cost: int = 3
+    password_memory_kib: int = 65536
+    # Cookies are marked Secure in production (served behind TLS); demo runs on plain http.
+    secure_cookies: bool = True
+
+    @property
+    def is_demo(self) -> bool:
+        return self.mode == "demo"
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load_settings(environ: Mapping[str, str] | None = None, *, mode: str | None = None) -> Settings:
+    """Build settings from the environment; `mode` (from the CLI) wins over RISKASSESS_MODE."""
+    env = os.environ if environ is None else environ
+    chosen_mode = mode or env.get("RISKASSESS_MODE", "production")
+    if chosen_mode not in MODES:
+        raise ConfigError(
+            f"RISKASSESS_MODE must be one of {', '.join(MODES)}, not {chosen_mode!r}."
+        )
+    instance = Path(env.get("RISKASSESS_INSTANCE_PATH", str(DEFAULT_INSTANCE)))
+    prefix = "demo" if chosen_mode == "demo" else "riskassess"
+    database_url = env.get(
+        "RISKASSESS_DATABASE_URL", f"sqlite:///{instance / (prefix + '.sqlite')}"
+    )
+    keyring = Path(env.get("RISKASSESS_KEYRING", str(instance / f"{prefix}-keyring.json")))
+    extra = env.get("RISKASSESS_INSTRUMENTS_PATH", "")
+    dirs = [SHIPPED_INSTRUMENTS] + [Path(p) for p in extra.split(os.pathsep) if p]
+    secret = env.get("RISKASSESS_SECRET_KEY", "")
+    return Settings(
+        mode=chosen_mode,
+        database_url=database_url,
+        keyring_path=keyring,
+        secret_key=secret,
+        instance_path=instance,
+        instruments_dirs=tuple(dirs),
+        debug=_flag(env.get("RISKASSESS_DEBUG")),
+        secure_cookies=chosen_mode == "production",
+    )
+
+
+def check_settings(settings: Settings) -> None:
+    """Refuse settings that are unsafe for the chosen mode."""
+    if settings.testing:
+        return
+    if settings.mode == "production":
+        if settings.debug:
+            raise ConfigError("Debug mode cannot be used in production (unset RISKASSESS_DEBUG).")
+        if len(settings.secret_key) < 32:
+            raise ConfigError(
+                "RISKASSESS_SECRET_KEY must be set to a random value of at least 32 characters "
+                "in production."
+            )
+        if not settings.keyring_path.is_file():
+            raise ConfigError(
+                f"No keyring at {settings.keyring_path}. Create one with `riskassess keys init` "
+                "or point RISKASSESS_KEYRING at it."
+            )

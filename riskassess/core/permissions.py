@@ -1,0 +1,65 @@
+"""The permission vocabulary (`scope:object:verb`) and the role map.
+
+A role grants permissions on a kind of thing; whether a user may act on one particular case is
+decided by the feature's policy (same unit, and so on). Anything not granted here is denied.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Permission(StrEnum):
+    CASE_LIST = "case:case:list"
+    CASE_CREATE = "case:case:create"
+    CASE_READ = "case:case:read"
+    ASSESSMENT_CREATE = "case:assessment:create"
+    ASSESSMENT_READ = "case:assessment:read"
+    ASSESSMENT_EDIT = "case:assessment:edit"
+    ASSESSMENT_SUBMIT = "case:assessment:submit"
+    ASSESSMENT_REVIEW = "case:assessment:review"
+    INSTRUMENT_READ = "instrument:definition:read"
+    USER_LIST = "admin:user:list"
+
+
+class Role(StrEnum):
+    CASEWORKER = "caseworker"
+    SUPERVISOR = "supervisor"
+    TRAINER = "trainer"
+    ADMIN = "admin"
+
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.CASEWORKER: frozenset(
+        {
+            Permission.CASE_LIST,
+            Permission.CASE_CREATE,
+            Permission.CASE_READ,
+            Permission.ASSESSMENT_CREATE,
+            Permission.ASSESSMENT_READ,
+            Permission.ASSESSMENT_EDIT,
+            Permission.ASSESSMENT_SUBMIT,
+            Permission.INSTRUMENT_READ,
+        }
+    ),
+    Role.SUPERVISOR: frozenset(
+        {
+            Permission.CASE_LIST,
+            Permission.CASE_READ,
+            Permission.ASSESSMENT_READ,
+            Permission.ASSESSMENT_REVIEW,
+            Permission.INSTRUMENT_READ,
+        }
+    ),
+    # Trainers work with fictional vignettes only; they never see case data.
+    Role.TRAINER: frozenset({Permission.INSTRUMENT_READ}),
+    # Administrators manage accounts, not children's cases.
+    Role.ADMIN: frozenset({Permission.USER_LIST, Permission.INSTRUMENT_READ}),
+}
+
+
+def role_has(role: str, permission: Permission) -> bool:
+    try:
+        return permission in ROLE_PERMISSIONS[Role(role)]
+    except ValueError:
+        return False

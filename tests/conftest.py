@@ -1,0 +1,257 @@
+"""Shared fixtures: a migrated database (SQLite always, PostgreSQL when
+RISKASSESS_TEST_POSTGRES_URL is set), a keyring, the app, and small factories.
+
+Integration tests depend on `app`, which is parametrized over the databases, so the same
+suite runs on both. Each test starts from empty tables.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, delete
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session
+
+from riskassess.accounts import services as accounts
+from riskassess.accounts.models import Unit, User
+from riskassess.accounts.passwords import Passwords
+from riskassess.app import create_app
+from riskassess.cases import services as cases
+from riskassess.cases.identity import normalize_personnummer
+from riskassess.cases.models import Case
+from riskassess.config import Settings, load_settings
+from riskassess.core import migrate
+from riskassess.core.audit import Actor
+from riskassess.core.crypto import Keyring
+from riskassess.core.db import Base, make_engine, make_session_factory, transaction
+from riskassess.core.installation import claim_mode
+from riskassess.core.keys import Vault
+from riskassess.training.seed import fictional_personnummer
+from riskassess.web import AppState
+
+PASSWORD = "correct-horse-battery"
+REQUIRE_ALL = os.environ.get("RISKASSESS_REQUIRE_ALL_SUITES") == "1"
+TEST_ACTOR = Actor.system("test-setup")
+
+
+def skip_or_fail(reason: str) -> None:
+    """Skip a suite that cannot run here; in CI (RISKASSESS_REQUIRE_ALL_SUITES=1) fail instead."""
+    if REQUIRE_ALL:
+        pytest.fail(f"required suite cannot run: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def keyring_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("keys") / "keyring.json"
+    Keyring.generate().save_new(path)
+    return path
+
+
+def _postgres_schema_url(base_url: str) -> tuple[str, str]:
+    """A private schema per test run, so runs never see each other's rows."""
+    schema = "ra_test_" + secrets.token_hex(4)
+    url = make_url(base_url)
+    conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    scoped = url.update_query_dict({"options": f"-csearch_path={schema}"})
+    return scoped.render_as_string(hide_password=False), schema
+
+
+def _drop_postgres_schema(base_url: str, schema: str) -> None:
+    conninfo = make_url(base_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
+        migrate.upgrade(url)
+        _claim(url)
+        yield url
+        return
+    base = os.environ.get("RISKASSESS_TEST_POSTGRES_URL")
+    if not base:
+        skip_or_fail("RISKASSESS_TEST_POSTGRES_URL is not set")
+        return
+    url, schema = _postgres_schema_url(base)
+    try:
+        migrate.upgrade(url)
+        _claim(url)
+        yield url
+    finally:
+        _drop_postgres_schema(base, schema)
+
+
+def _claim(url: str) -> None:
+    engine = make_engine(url)
+    with transaction(make_session_factory(engine)) as session:
+        claim_mode(session, "production")
+    engine.dispose()
+
+
+def make_settings(database_url: str, keyring_path: Path, **overrides: Any) -> Settings:
+    base = load_settings({}, mode="production")
+    return replace(
+        base,
+        database_url=database_url,
+        keyring_path=keyring_path,
+        secret_key="test-secret-" + "x" * 32,
+        testing=True,
+        password_time_cost=1,
+        password_memory_kib=64,
+        secure_cookies=False,
+        **overrides,
+    )
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str, keyring_path: Path) -> Iterator[Flask]:
+    flask_app = create_app(make_settings(database_url, keyring_path))
+    yield flask_app
+    engine = _state(flask_app).session_factory.kw["bind"]
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def arrange_engine(database_url: str) -> Iterator[Engine]:
+    """The engine tests arrange and check with. On SQLite it uses pysqlite's own deferred
+    transactions, so a test's reads never hold the write lock the app's requests need."""
+    engine = (
+        create_engine(database_url)
+        if database_url.startswith("sqlite")
+        else make_engine(database_url)
+    )
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _empty_tables(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if "app" not in request.fixturenames:
+        return
+    flask_app: Flask = request.getfixturevalue("app")
+    with transaction(_state(flask_app).session_factory) as session:
+        for table in reversed(Base.metadata.sorted_tables):
+            if table.name != "installation_setting":
+                session.execute(delete(table))
+
+
+def _state(flask_app: Flask) -> AppState:
+    state: AppState = flask_app.extensions["riskassess"]
+    return state
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def db(app: Flask, arrange_engine: Engine) -> Iterator[Session]:
+    """A session for arranging and checking; commit what you arrange, and call
+    `db.rollback()` before checking what a request changed (it ends the old snapshot)."""
+    session = Session(arrange_engine, expire_on_commit=False)
+    yield session
+    session.rollback()
+    session.close()
+
+
+@pytest.fixture
+def vault(app: Flask) -> Vault:
+    return Vault(_state(app).keyring)
+
+
+@pytest.fixture
+def passwords(app: Flask) -> Passwords:
+    return _state(app).passwords
+
+
+class World:
+    """Factories for the usual cast: units, users of each role, cases."""
+
+    def __init__(self, session: Session, vault: Vault, passwords: Passwords) -> None:
+        self.session = session
+        self.vault = vault
+        self.passwords = passwords
+        self._serial = 9800
+
+    def unit(self, code: str) -> Unit:
+        unit = accounts.create_unit(self.session, TEST_ACTOR, code, f"Testenhet {code}")
+        self.session.commit()
+        return unit
+
+    def user(self, username: str, role: str, unit: Unit | None) -> User:
+        user = accounts.create_user(
+            self.session,
+            self.passwords,
+            TEST_ACTOR,
+            username=username,
+            display_name=f"Test {username}",
+            password=PASSWORD,
+            role=role,
+            unit=unit,
+        )
+        self.session.commit()
+        return user
+
+    def case(
+        self, owner: User, name: str = "Testa Fiktivdotter", age: int = 15, sex: str = "female"
+    ) -> Case:
+        self._serial += 1
+        today = date.today()
+        born = date(today.year - age, 1, 15)
+        normalized, _ = normalize_personnummer(fictional_personnummer(born, str(self._serial)))
+        case = cases.create_case(
+            self.session, self.vault, owner, cases.Identity(name, normalized, born, sex)
+        )
+        self.session.commit()
+        return case
+
+
+@pytest.fixture
+def world(db: Session, vault: Vault, passwords: Passwords) -> World:
+    return World(db, vault, passwords)
+
+
+@pytest.fixture
+def login(client: FlaskClient) -> Callable[[str], None]:
+    def do_login(username: str) -> None:
+        response = client.post(
+            "/login",
+            data={"username": username, "password": PASSWORD, "csrf_token": csrf(client, "/login")},
+        )
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+
+    return do_login
+
+
+def csrf(client: FlaskClient, path: str) -> str:
+    """Fetch a page and return the CSRF token of its first form."""
+    html = client.get(path).get_data(as_text=True)
+    found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+    assert found, f"no CSRF token on {path}"
+    return found.group(1)
+
+
+def new_uuid() -> str:
+    return str(uuid.uuid4())

@@ -1,0 +1,248 @@
+"""The walking skeleton end to end through the Flask test client, on each real database."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from riskassess.assessments.models import Assessment
+from riskassess.cases.models import Case
+from riskassess.core.audit import AuditEntry, verify_chain
+from tests.conftest import World, csrf
+
+SAVRY = "savry-style@1.0"
+
+
+def _setup(world: World) -> tuple[World, Case]:
+    north = world.unit("nord")
+    south = world.unit("syd")
+    owner = world.user("cw.north", "caseworker", north)
+    world.user("cw.south", "caseworker", south)
+    world.user("sup.north", "supervisor", north)
+    return world, world.case(owner)
+
+
+def _rate_everything(client: FlaskClient, assessment_id: str, db: Session) -> None:
+    path = f"/assessments/{assessment_id}/edit"
+    data = {"csrf_token": csrf(client, path), "lock_version": str(_lock(db, assessment_id))}
+    instrument_items = [f"H{i}" for i in range(1, 11)] + [f"K{i}" for i in range(1, 7)]
+    instrument_items += [f"I{i}" for i in range(1, 9)]
+    for code in instrument_items:
+        data[f"rating_{code}"] = "moderate"
+        data[f"rationale_{code}"] = f"Fiktiv motivering {code}"
+    for code in (f"S{i}" for i in range(1, 7)):
+        data[f"rating_{code}"] = "present"
+        data[f"rationale_{code}"] = "Fiktivt skydd"
+    data["judgement_level"] = "moderate"
+    data["judgement_reason"] = "Fiktiv sammanfattning"
+    response = client.post(path, data=data)
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+
+
+def _lock(db: Session, assessment_id: str) -> int:
+    db.rollback()
+    assessment = db.scalar(select(Assessment).where(Assessment.id == _uuid(assessment_id)))
+    assert assessment is not None
+    return assessment.lock_version
+
+
+def _uuid(value: str) -> uuid.UUID:
+    return uuid.UUID(value)
+
+
+def _start(client: FlaskClient, case: Case) -> str:
+    path = f"/cases/{case.id}"
+    response = client.post(
+        f"/cases/{case.id}/assessments",
+        data={"csrf_token": csrf(client, path), "instrument": SAVRY},
+    )
+    assert response.status_code == 302
+    return response.headers["Location"].split("/")[2]
+
+
+def test_login_failure_is_audited_and_refused(
+    client: FlaskClient, world: World, db: Session
+) -> None:
+    _setup(world)
+    response = client.post(
+        "/login",
+        data={"username": "cw.north", "password": "wrong", "csrf_token": csrf(client, "/login")},
+    )
+    assert response.status_code == 200
+    assert "Fel användarnamn eller lösenord" in response.get_data(as_text=True)
+    failures = db.scalar(
+        select(func.count()).select_from(AuditEntry).where(AuditEntry.outcome == "failure")
+    )
+    assert failures == 1
+
+
+def test_full_flow_create_rate_submit_approve(
+    client: FlaskClient, world: World, db: Session, login: Callable[[str], None]
+) -> None:
+    unit = world.unit("nord")
+    world.user("cw.north", "caseworker", unit)
+    world.user("sup.north", "supervisor", unit)
+
+    login("cw.north")
+    response = client.post(
+        "/cases/new",
+        data={
+            "csrf_token": csrf(client, "/cases/new"),
+            "name": "Elsa Påhittad",
+            "personnummer": "20120101-9815",
+            "birth_date": "2012-01-01",
+            "sex": "female",
+        },
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    case_id = response.headers["Location"].rsplit("/", 1)[1]
+    page = client.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "Elsa Påhittad" in page and "20120101-9815" in page
+
+    case = db.get(Case, _uuid(case_id))
+    assert case is not None
+    assessment_id = _start(client, case)
+    _rate_everything(client, assessment_id, db)
+    submit = client.post(
+        f"/assessments/{assessment_id}/submit",
+        data={"csrf_token": csrf(client, f"/assessments/{assessment_id}")},
+    )
+    assert submit.status_code == 302
+    db.rollback()
+    assessment = db.get(Assessment, _uuid(assessment_id))
+    assert assessment is not None and assessment.state == "submitted"
+
+    client.post("/logout", data={"csrf_token": csrf(client, "/cases")})
+    login("sup.north")
+    queue = client.get("/reviews").get_data(as_text=True)
+    assert case.reference in queue
+    review = client.post(
+        f"/assessments/{assessment_id}/review",
+        data={
+            "csrf_token": csrf(client, f"/assessments/{assessment_id}"),
+            "decision": "approve",
+            "comment": "",
+        },
+    )
+    assert review.status_code == 302
+    db.rollback()
+    assessment = db.get(Assessment, _uuid(assessment_id))
+    assert assessment is not None and assessment.state == "approved"
+    assert assessment.content_hash and len(assessment.content_hash) == 64
+    approval = db.scalar(select(AuditEntry).where(AuditEntry.action == "case:assessment:approve"))
+    assert approval is not None and assessment.content_hash in approval.body
+    assert verify_chain(db).ok
+
+
+def test_incomplete_assessment_cannot_be_submitted(
+    client: FlaskClient, world: World, db: Session, login: Callable[[str], None]
+) -> None:
+    _w, case = _setup(world)
+    login("cw.north")
+    assessment_id = _start(client, case)
+    response = client.post(
+        f"/assessments/{assessment_id}/submit",
+        data={"csrf_token": csrf(client, f"/assessments/{assessment_id}")},
+        follow_redirects=True,
+    )
+    page = response.get_data(as_text=True)
+    assert "Ännu inte bedömda" in page
+    db.rollback()
+    assessment = db.get(Assessment, _uuid(assessment_id))
+    assert assessment is not None and assessment.state == "draft"
+
+
+def test_return_needs_comment_and_shows_it(
+    client: FlaskClient, world: World, db: Session, login: Callable[[str], None]
+) -> None:
+    _w, case = _setup(world)
+    login("cw.north")
+    assessment_id = _start(client, case)
+    _rate_everything(client, assessment_id, db)
+    client.post(
+        f"/assessments/{assessment_id}/submit",
+        data={"csrf_token": csrf(client, f"/assessments/{assessment_id}")},
+    )
+    client.post("/logout", data={"csrf_token": csrf(client, "/cases")})
+    login("sup.north")
+    path = f"/assessments/{assessment_id}"
+    empty = client.post(
+        f"{path}/review",
+        data={"csrf_token": csrf(client, path), "decision": "return", "comment": " "},
+        follow_redirects=True,
+    )
+    assert "En kommentar behövs" in empty.get_data(as_text=True)
+    db.rollback()
+    assessment = db.get(Assessment, _uuid(assessment_id))
+    assert assessment is not None and assessment.state == "submitted"
+    client.post(
+        f"{path}/review",
+        data={"csrf_token": csrf(client, path), "decision": "return", "comment": "Komplettera H3."},
+    )
+    db.rollback()
+    assessment = db.get(Assessment, _uuid(assessment_id))
+    assert assessment is not None and assessment.state == "returned"
+    assert "Komplettera H3." in client.get(path).get_data(as_text=True)
+
+
+def test_caseworker_of_other_unit_is_denied_and_audited(
+    client: FlaskClient, world: World, db: Session, login: Callable[[str], None]
+) -> None:
+    _w, case = _setup(world)
+    login("cw.south")
+    response = client.get(f"/cases/{case.id}")
+    assert response.status_code == 403
+    assert "Testa Fiktivdotter" not in response.get_data(as_text=True)
+    denied = db.scalar(
+        select(AuditEntry).where(
+            AuditEntry.action == "case:case:read", AuditEntry.outcome == "denied"
+        )
+    )
+    assert denied is not None and denied.object_id == str(case.id)
+
+
+def test_bad_personnummer_saves_nothing(
+    client: FlaskClient, world: World, db: Session, login: Callable[[str], None]
+) -> None:
+    _setup(world)
+    login("cw.north")
+    before = db.scalar(select(func.count()).select_from(Case))
+    response = client.post(
+        "/cases/new",
+        data={
+            "csrf_token": csrf(client, "/cases/new"),
+            "name": "Ny Testperson",
+            "personnummer": "20120101-9817",  # wrong check digit
+            "birth_date": "2012-01-01",
+            "sex": "male",
+        },
+    )
+    assert response.status_code == 200
+    assert "kontrollsiffran" in response.get_data(as_text=True)
+    assert db.scalar(select(func.count()).select_from(Case)) == before
+
+
+def test_conflicting_save_is_refused(
+    client: FlaskClient, world: World, db: Session, login: Callable[[str], None]
+) -> None:
+    _w, case = _setup(world)
+    login("cw.north")
+    assessment_id = _start(client, case)
+    path = f"/assessments/{assessment_id}/edit"
+    token = csrf(client, path)
+    stale = str(_lock(db, assessment_id))
+    first = client.post(
+        path, data={"csrf_token": token, "lock_version": stale, "rating_H1": "high"}
+    )
+    assert first.status_code == 302
+    second = client.post(
+        path, data={"csrf_token": token, "lock_version": stale, "rating_H1": "low"}
+    )
+    assert second.status_code == 200
+    assert "Någon annan sparade" in second.get_data(as_text=True)
+    shown = client.get(f"/assessments/{assessment_id}").get_data(as_text=True)
+    assert "Hög" in shown
