@@ -39,6 +39,7 @@ from riskassess.core.crypto import Keyring
 from riskassess.core.db import Base, make_engine, make_session_factory, transaction
 from riskassess.core.installation import claim_mode
 from riskassess.core.keys import Vault
+from riskassess.instruments.loader import InstrumentRegistry
 from riskassess.training.seed import fictional_personnummer
 from riskassess.web import AppState
 
@@ -189,8 +190,11 @@ def passwords(app: Flask) -> Passwords:
 class World:
     """Factories for the usual cast: units, users of each role, cases."""
 
-    def __init__(self, session: Session, vault: Vault, passwords: Passwords) -> None:
+    def __init__(
+        self, session: Session, vault: Vault, passwords: Passwords, registry: InstrumentRegistry
+    ) -> None:
         self.session = session
+        self.registry = registry
         self.vault = vault
         self.passwords = passwords
         self._serial = 9800
@@ -229,8 +233,8 @@ class World:
 
 
 @pytest.fixture
-def world(db: Session, vault: Vault, passwords: Passwords) -> World:
-    return World(db, vault, passwords)
+def world(app: Flask, db: Session, vault: Vault, passwords: Passwords) -> World:
+    return World(db, vault, passwords, _state(app).instruments)
 
 
 @pytest.fixture

@@ -1,0 +1,219 @@
+"""The whole walking skeleton in a real browser (Debian's Chromium, driven by Playwright).
+
+A caseworker opens a case and rates a SAVRY-style assessment through the actual forms, submits
+it, a supervisor of the same unit approves it, and a caseworker of another unit is refused the
+case. The app runs on a fresh SQLite database in production mode, served by Werkzeug on a free
+local port; the interface is in Swedish, its default.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+from werkzeug.serving import make_server
+
+from riskassess.accounts import services as accounts
+from riskassess.app import create_app
+from riskassess.core import migrate
+from riskassess.core.audit import Actor
+from riskassess.core.db import make_engine, make_session_factory, transaction
+from riskassess.core.installation import claim_mode
+from riskassess.instruments.definition import Instrument
+from riskassess.web import AppState
+from tests.conftest import PASSWORD, make_settings, skip_or_fail
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+INSTRUMENT = ("savry-style", "1.0")
+CHILD = "Vera Testdotter"  # fictional
+PERSONNUMMER = "20120101-9815"  # fictional: serial 98xx, valid check digit
+RATINGS = {"risk": ("low", "moderate", "high"), "protective": ("present", "absent")}
+TIMEOUT_MS = 10_000
+SETUP = Actor.system("browser-test-setup")
+UNITS = ("nord", "syd")
+# username, role, unit code
+USERS = (
+    ("cw.north", "caseworker", "nord"),
+    ("cw.south", "caseworker", "syd"),
+    ("sup.north", "supervisor", "nord"),
+)
+
+pytestmark = pytest.mark.browser
+
+
+@dataclass(frozen=True)
+class LiveApp:
+    base_url: str
+    instrument: Instrument
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+
+@pytest.fixture
+def live_app(tmp_path: Path, keyring_path: Path) -> Iterator[LiveApp]:
+    """A fresh production-mode database with two units and three users, served over HTTP."""
+    if not CHROMIUM.exists():
+        skip_or_fail(f"{CHROMIUM} is not installed")
+    url = f"sqlite:///{tmp_path / 'browser.sqlite'}"
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    with transaction(make_session_factory(engine)) as session:
+        claim_mode(session, "production")
+    engine.dispose()
+
+    app = create_app(make_settings(url, keyring_path))
+    state: AppState = app.extensions["riskassess"]
+    try:
+        with transaction(state.session_factory) as session:
+            units = {
+                code: accounts.create_unit(session, SETUP, code, f"Testenhet {code}")
+                for code in UNITS
+            }
+            for username, role, unit in USERS:
+                accounts.create_user(
+                    session,
+                    state.passwords,
+                    SETUP,
+                    username=username,
+                    display_name=f"Test {username}",
+                    password=PASSWORD,
+                    role=role,
+                    unit=units[unit],
+                )
+        instrument = state.instruments.get(*INSTRUMENT)
+        assert instrument is not None, f"instrument {INSTRUMENT} is not shipped"
+
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield LiveApp(f"http://127.0.0.1:{server.server_port}", instrument)
+        finally:
+            server.shutdown()
+            server.server_close()
+            thread.join(timeout=10)
+    finally:
+        state.session_factory.kw["bind"].dispose()
+
+
+@pytest.fixture
+def page(live_app: LiveApp) -> Iterator[Page]:
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(locale="sv-SE")
+            context.set_default_timeout(TIMEOUT_MS)
+            yield context.new_page()
+            context.close()
+        finally:
+            browser.close()
+
+
+def log_in(page: Page, live_app: LiveApp, username: str) -> None:
+    page.goto(live_app.url("/login"))
+    page.locator("#username").fill(username)
+    page.locator("#password").fill(PASSWORD)
+    page.get_by_role("button", name="Logga in", exact=True).click()
+    expect(page.get_by_role("button", name="Logga ut")).to_be_visible()
+
+
+def log_out(page: Page) -> None:
+    page.get_by_role("button", name="Logga ut").click()
+    expect(page.locator("#username")).to_be_visible()
+
+
+def fact(page: Page, term: str) -> str:
+    """The text of the <dd> that follows the <dt> with exactly this text."""
+    dd = page.locator("dl.facts dt").filter(has_text=re.compile(f"^{re.escape(term)}$"))
+    return dd.locator("xpath=following-sibling::dd[1]").inner_text().strip()
+
+
+def test_caseworker_rates_supervisor_approves_other_unit_is_denied(
+    page: Page, live_app: LiveApp
+) -> None:
+    # The caseworker opens a case for a fictional child.
+    log_in(page, live_app, "cw.north")
+    page.get_by_role("link", name="Nytt ärende").click()
+    expect(page).to_have_url(live_app.url("/cases/new"))
+    page.locator("#name").fill(CHILD)
+    page.locator("#personnummer").fill(PERSONNUMMER)
+    page.locator("#birth_date").fill("2012-01-01")
+    page.get_by_role("radio", name="Flicka").check()
+    page.get_by_role("button", name="Skapa ärende").click()
+
+    expect(page).to_have_url(re.compile(r"/cases/[0-9a-f-]{36}$"))
+    case_url = page.url
+    heading = page.get_by_role("heading", level=1)
+    expect(heading).to_have_text(re.compile(r"^Ärende RA-\w{7}$"))
+    reference = heading.inner_text().removeprefix("Ärende ").strip()
+    assert fact(page, "Namn") == CHILD
+    assert fact(page, "Personnummer") == PERSONNUMMER
+    assert fact(page, "Födelsedatum") == "2012-01-01"
+    assert fact(page, "Kön") == "Flicka"
+
+    # ... starts an assessment and rates every item, with a rationale for each.
+    page.locator("#instrument").select_option("@".join(INSTRUMENT))
+    page.get_by_role("button", name="Påbörja en ny bedömning").click()
+    expect(page).to_have_url(re.compile(r"/assessments/[0-9a-f-]{36}/edit$"))
+    assessment_url = page.url.removesuffix("/edit")
+    items = live_app.instrument.items
+    expect(page.locator("textarea[name^='rationale_']")).to_have_count(len(items))
+    for index, item in enumerate(items):
+        values = RATINGS[item.scale.kind]
+        page.locator(
+            f"input[name='rating_{item.code}'][value='{values[index % len(values)]}']"
+        ).check()
+        page.locator(f"textarea[name='rationale_{item.code}']").fill(
+            f"Fiktiv motivering för {item.code}."
+        )
+    page.locator("input[name='judgement_level'][value='moderate']").check()
+    page.locator("textarea[name='judgement_reason']").fill("Fiktiv sammanfattande motivering.")
+    page.get_by_role("button", name="Spara", exact=True).click()
+
+    expect(page).to_have_url(assessment_url)
+    expect(page.get_by_role("status").filter(has_text="Sparat.")).to_be_visible()
+    expect(page.locator("p.progress")).to_contain_text("Återstår: 0")
+
+    # ... and submits it for review.
+    page.get_by_role("button", name="Skicka för granskning").click()
+    expect(page.get_by_role("status").filter(has_text="Skickad för granskning.")).to_be_visible()
+    assert fact(page, "Status") == "Inskickad"
+    log_out(page)
+
+    # A supervisor of the same unit finds it in the queue and approves it.
+    log_in(page, live_app, "sup.north")
+    page.get_by_role("navigation").get_by_role("link", name="Att granska").click()
+    expect(page).to_have_url(live_app.url("/reviews"))
+    page.get_by_role("link", name=reference, exact=True).click()
+    expect(page).to_have_url(assessment_url)
+    page.get_by_role("radio", name="Godkänn", exact=True).check()
+    page.get_by_role("button", name="Registrera beslut").click()
+    expect(page.get_by_role("status").filter(has_text="Bedömningen är godkänd.")).to_be_visible()
+
+    page.goto(assessment_url)
+    assert fact(page, "Status") == "Godkänd"
+    assert re.fullmatch(r"[0-9a-f]{64}", fact(page, "Innehållets kontrollsumma"))
+    expect(page.get_by_role("button", name="Registrera beslut")).to_have_count(0)
+    log_out(page)
+
+    # A caseworker of another unit gets the refusal page, without the child's name.
+    log_in(page, live_app, "cw.south")
+    response = page.goto(case_url)
+    assert response is not None and response.status == 403
+    expect(page.get_by_role("heading", level=1)).to_have_text("Åtkomst nekad")
+    expect(page.locator("main")).to_contain_text("Försöket har loggats.")
+    assert CHILD not in page.content()
+    assert reference not in page.content()

@@ -1,0 +1,76 @@
+"""Nothing a caseworker types about a child can be found in the database file or its WAL."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from tests.conftest import World, csrf
+
+NAME = "Zelmira Qvistbergsdotter"
+PNR_12 = "201201019815"
+RATIONALE = "Kvittrande-Blåbärsmotivering-4711"
+JUDGEMENT = "Sammanfattning-Vinbärsbuske-0815"
+
+
+def _needles() -> list[bytes]:
+    texts = [NAME, "Qvistbergsdotter", PNR_12, "20120101-9815", "1201019815", "120101-9815"]
+    texts += [RATIONALE, JUDGEMENT]
+    return [t.encode("utf-8") for t in texts] + [t.encode("utf-16-le") for t in texts]
+
+
+def test_database_file_and_wal_hold_no_plaintext(
+    client: FlaskClient,
+    world: World,
+    db: Session,
+    database_url: str,
+    login: Callable[[str], None],
+) -> None:
+    if not database_url.startswith("sqlite"):
+        pytest.skip("file-level search needs the SQLite file; PostgreSQL is covered by the same code")
+    unit = world.unit("nord")
+    world.user("cw.north", "caseworker", unit)
+    login("cw.north")
+    created = client.post(
+        "/cases/new",
+        data={
+            "csrf_token": csrf(client, "/cases/new"),
+            "name": NAME,
+            "personnummer": "20120101-9815",
+            "birth_date": "2012-01-01",
+            "sex": "female",
+        },
+    )
+    case_id = created.headers["Location"].rsplit("/", 1)[1]
+    started = client.post(
+        f"/cases/{case_id}/assessments",
+        data={"csrf_token": csrf(client, f"/cases/{case_id}"), "instrument": "savry-style@1.0"},
+    )
+    edit_path = started.headers["Location"]
+    page = client.get(edit_path).get_data(as_text=True)
+    lock = page.split('name="lock_version" type="hidden" value="')[1].split('"')[0]
+    saved = client.post(
+        edit_path,
+        data={
+            "csrf_token": csrf(client, edit_path),
+            "lock_version": lock,
+            "rating_H1": "high",
+            "rationale_H1": RATIONALE,
+            "judgement_level": "high",
+            "judgement_reason": JUDGEMENT,
+        },
+    )
+    assert saved.status_code == 302
+    assert NAME in client.get(f"/cases/{case_id}").get_data(as_text=True)
+
+    db_file = Path(database_url.removeprefix("sqlite:///"))
+    files = [p for p in (db_file, Path(f"{db_file}-wal")) if p.exists()]
+    assert db_file in files
+    content = b"".join(p.read_bytes() for p in files)
+    assert len(content) > 10_000
+    for needle in _needles():
+        assert needle not in content, f"{needle!r} found in plaintext"
