@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Locator, Page, expect, sync_playwright
 from werkzeug.serving import make_server
 
 from riskassess.accounts import services as accounts
@@ -135,10 +135,10 @@ def log_out(page: Page) -> None:
     expect(page.locator("#username")).to_be_visible()
 
 
-def fact(page: Page, term: str) -> str:
-    """The text of the <dd> that follows the <dt> with exactly this text."""
-    dd = page.locator("dl.facts dt").filter(has_text=re.compile(f"^{re.escape(term)}$"))
-    return dd.locator("xpath=following-sibling::dd[1]").inner_text().strip()
+def fact(page: Page, term: str) -> Locator:
+    """The <dd> that follows the <dt> with exactly this text in a facts list."""
+    dt = page.locator("dl.facts dt").filter(has_text=re.compile(f"^{re.escape(term)}$"))
+    return dt.locator("xpath=following-sibling::dd[1]")
 
 
 def test_caseworker_rates_supervisor_approves_other_unit_is_denied(
@@ -159,10 +159,10 @@ def test_caseworker_rates_supervisor_approves_other_unit_is_denied(
     heading = page.get_by_role("heading", level=1)
     expect(heading).to_have_text(re.compile(r"^Ärende RA-\w{7}$"))
     reference = heading.inner_text().removeprefix("Ärende ").strip()
-    assert fact(page, "Namn") == CHILD
-    assert fact(page, "Personnummer") == PERSONNUMMER
-    assert fact(page, "Födelsedatum") == "2012-01-01"
-    assert fact(page, "Kön") == "Flicka"
+    expect(fact(page, "Namn")).to_have_text(CHILD)
+    expect(fact(page, "Personnummer")).to_have_text(PERSONNUMMER)
+    expect(fact(page, "Födelsedatum")).to_have_text("2012-01-01")
+    expect(fact(page, "Kön")).to_have_text("Flicka")
 
     # ... starts an assessment and rates every item, with a rationale for each.
     page.locator("#instrument").select_option("@".join(INSTRUMENT))
@@ -190,7 +190,7 @@ def test_caseworker_rates_supervisor_approves_other_unit_is_denied(
     # ... and submits it for review.
     page.get_by_role("button", name="Skicka för granskning").click()
     expect(page.get_by_role("status").filter(has_text="Skickad för granskning.")).to_be_visible()
-    assert fact(page, "Status") == "Inskickad"
+    expect(fact(page, "Status")).to_have_text("Inskickad")
     log_out(page)
 
     # A supervisor of the same unit finds it in the queue and approves it.
@@ -204,8 +204,8 @@ def test_caseworker_rates_supervisor_approves_other_unit_is_denied(
     expect(page.get_by_role("status").filter(has_text="Bedömningen är godkänd.")).to_be_visible()
 
     page.goto(assessment_url)
-    assert fact(page, "Status") == "Godkänd"
-    assert re.fullmatch(r"[0-9a-f]{64}", fact(page, "Innehållets kontrollsumma"))
+    expect(fact(page, "Status")).to_have_text("Godkänd")
+    expect(fact(page, "Innehållets kontrollsumma")).to_have_text(re.compile(r"^[0-9a-f]{64}$"))
     expect(page.get_by_role("button", name="Registrera beslut")).to_have_count(0)
     log_out(page)
 

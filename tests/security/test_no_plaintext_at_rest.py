@@ -31,7 +31,9 @@ def test_database_file_and_wal_hold_no_plaintext(
     login: Callable[[str], None],
 ) -> None:
     if not database_url.startswith("sqlite"):
-        pytest.skip("file-level search needs the SQLite file; PostgreSQL is covered by the same code")
+        pytest.skip(
+            "file-level search needs the SQLite file; PostgreSQL is covered by the same code"
+        )
     unit = world.unit("nord")
     world.user("cw.north", "caseworker", unit)
     login("cw.north")

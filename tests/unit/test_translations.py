@@ -13,7 +13,14 @@ from babel.messages.pofile import read_po
 from riskassess.config import PROJECT_ROOT
 
 CATALOGUE = PROJECT_ROOT / "riskassess" / "translations" / "sv" / "LC_MESSAGES"
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None, "N_": None}
+KEYWORDS = {
+    "_": None,
+    "gettext": None,
+    "ngettext": (1, 2),
+    "_l": None,
+    "lazy_gettext": None,
+    "N_": None,
+}
 
 
 def _used_messages() -> set[str]:
@@ -44,4 +51,6 @@ def test_every_used_message_has_a_swedish_translation() -> None:
 def test_compiled_catalogue_matches_the_po_file() -> None:
     buffer = io.BytesIO()
     write_mo(buffer, _catalogue())
-    assert Path(CATALOGUE / "messages.mo").read_bytes() == buffer.getvalue(), "run `make translations`"
+    assert Path(CATALOGUE / "messages.mo").read_bytes() == buffer.getvalue(), (
+        "run `make translations`"
+    )
