@@ -76,6 +76,7 @@ def rating_form(
 ) -> RatingFormBase:
     """A form with one rating and one rationale per item, plus the overall judgement."""
     omitted_label = _l("Omitted (insufficient information)")
+    rationale_label = _l("Rationale")
     attrs: dict[str, Any] = {"instrument": instrument}
     for item in instrument.items:
         choices = [SelectChoice(lvl.code, lvl.label.get(locale)) for lvl in item.scale.levels]
@@ -85,7 +86,7 @@ def rating_form(
             validators=[Optional()],
         )
         attrs[f"rationale_{item.code}"] = TextAreaField(
-            _l("Rationale"), validators=[Length(max=MAX_TEXT)]
+            f"{rationale_label} ({item.code})", validators=[Length(max=MAX_TEXT)]
         )
     attrs["judgement_level"] = RadioField(
         instrument.judgement_title.get(locale),

@@ -175,5 +175,4 @@ def review(assessment_id: uuid.UUID) -> Response:
         abort(403)
     except DomainError as exc:
         flash(_(exc.message), "error")
-        return redirect(url_for("assessments.show", assessment_id=assessment.id))
-    return redirect(url_for("assessments.review_queue"))
+    return redirect(url_for("assessments.show", assessment_id=assessment.id))
