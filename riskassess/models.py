@@ -7,6 +7,7 @@ from riskassess.core.audit import AuditEntry
 from riskassess.core.db import Base
 from riskassess.core.installation import InstallationSetting
 from riskassess.core.keys import DataKey
+from riskassess.instruments.models import InstrumentVersion
 
 __all__ = [
     "Assessment",
@@ -15,6 +16,7 @@ __all__ = [
     "Case",
     "DataKey",
     "InstallationSetting",
+    "InstrumentVersion",
     "ReviewDecision",
     "Unit",
     "User",

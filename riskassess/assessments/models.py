@@ -19,7 +19,7 @@ class Assessment(Base):
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("case_file.id"), index=True)
     instrument_id: Mapped[str] = mapped_column(String(60))
     instrument_version: Mapped[str] = mapped_column(String(20))
-    instrument_hash: Mapped[str] = mapped_column(String(64))
+    instrument_hash: Mapped[str] = mapped_column(ForeignKey("instrument_version.content_hash"))
     state: Mapped[str] = mapped_column(String(12), index=True)
     created_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id"))
     created_dt: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -31,6 +31,8 @@ class Assessment(Base):
     content_hash: Mapped[str | None] = mapped_column(String(64))
     # Sealed JSON: item ratings with rationales, and the overall judgement.
     content: Mapped[bytes] = mapped_column(LargeBinary)
+    # Sealed JSON string: why an instrument outside its age or sex range was chosen, if it was.
+    eligibility_reason: Mapped[bytes | None] = mapped_column(LargeBinary)
     # Optimistic locking: a save based on an older version is refused, never merged silently.
     lock_version: Mapped[int] = mapped_column(default=1)
 

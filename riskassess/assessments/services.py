@@ -26,6 +26,7 @@ from riskassess.core.db import new_id, utcnow
 from riskassess.core.keys import Vault
 from riskassess.errors import N_, AccessDenied, DomainError, EditConflict, WorkflowError
 from riskassess.instruments.definition import Instrument
+from riskassess.instruments.services import record_version
 
 
 class IncompleteAssessment(DomainError):
@@ -90,6 +91,7 @@ def start_assessment(
 ) -> Assessment:
     if not policy.can_start_assessment(user, case):
         raise _refuse(session, user, "case:assessment:create", case.id)
+    record_version(session, instrument)
     assessment_id = new_id()
     now = utcnow()
     assessment = Assessment(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,8 @@ class Instrument:
     judgement_levels: tuple[Level, ...]
     content_hash: str
     path: str
+    # The file exactly as read; stored when the version is first used.
+    definition: bytes = field(repr=False, default=b"")
 
     @property
     def key(self) -> tuple[str, str]:

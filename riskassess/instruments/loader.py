@@ -223,6 +223,7 @@ def parse_instrument(path: Path) -> Instrument:
         judgement_levels=tuple(jlevels),
         content_hash=hashlib.sha256(content).hexdigest(),
         path=str(path),
+        definition=content,
     )
 
 
