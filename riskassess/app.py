@@ -21,6 +21,7 @@ from riskassess.core.crypto import Keyring
 from riskassess.core.db import make_engine, make_session_factory
 from riskassess.core.installation import check_mode
 from riskassess.instruments.loader import load_directories
+from riskassess.instruments.services import check_recorded_versions
 from riskassess.web import EXTENSION, AppState, db, install_commit_point, state
 
 LOCALES = ("sv", "en")
@@ -38,7 +39,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     instruments = load_directories(settings.instruments_dirs)
     keyring = Keyring.load(settings.keyring_path)
     engine = make_engine(settings.database_url)
-    check_mode(engine, settings.mode)
+    try:
+        check_mode(engine, settings.mode)
+        check_recorded_versions(engine, instruments)
+    except BaseException:
+        engine.dispose()
+        raise
 
     app = Flask(
         __name__,

@@ -198,6 +198,16 @@ def instruments_validate(files: tuple[Path, ...]) -> None:
     click.echo(f"{checked} instrument file(s) valid.")
 
 
+@instruments.command("schema")
+def instruments_schema() -> None:
+    """Print the JSON Schema of instrument files (for editors; files are TOML)."""
+    import json
+
+    from riskassess.instruments.schema import INSTRUMENT_SCHEMA
+
+    click.echo(json.dumps(INSTRUMENT_SCHEMA, indent=2, ensure_ascii=False))
+
+
 @main.group()
 def users() -> None:
     """Staff accounts."""

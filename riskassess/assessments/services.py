@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,7 +20,7 @@ from riskassess.assessments.content import Content, Problem, submission_problems
 from riskassess.assessments.models import Assessment, ReviewDecision
 from riskassess.assessments.workflow import Action, State, TransitionRefused, next_state
 from riskassess.cases.models import Case
-from riskassess.cases.services import deny
+from riskassess.cases.services import Identity, deny, open_identity
 from riskassess.core import audit
 from riskassess.core.db import new_id, utcnow
 from riskassess.core.keys import Vault
@@ -48,6 +48,7 @@ class AssessmentView:
     assessment: Assessment
     content: Content
     decisions: list[DecisionView]
+    eligibility_reason: str | None
 
 
 def _seal_content(
@@ -86,14 +87,36 @@ def _refuse(session: Session, user: User, action: str, assessment_id: object) ->
     return AccessDenied("You do not have access to this assessment.")
 
 
+def age_on(born: date, day: date) -> int:
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+def is_eligible(instrument: Instrument, identity: Identity, day: date) -> bool:
+    return instrument.applies_to(age_on(identity.birth_date, day), identity.sex)
+
+
 def start_assessment(
-    session: Session, vault: Vault, user: User, case: Case, instrument: Instrument
+    session: Session,
+    vault: Vault,
+    user: User,
+    case: Case,
+    instrument: Instrument,
+    eligibility_reason: str = "",
 ) -> Assessment:
+    """Open a draft. An instrument outside the child's age or sex range needs a written reason,
+    which the supervisor sees."""
     if not policy.can_start_assessment(user, case):
         raise _refuse(session, user, "case:assessment:create", case.id)
+    now = utcnow()
+    reason = eligibility_reason.strip()
+    if is_eligible(instrument, open_identity(session, vault, case), now.date()):
+        reason = ""
+    elif not reason:
+        raise DomainError(
+            N_("The instrument is not meant for this child's age or sex: give a reason to use it.")
+        )
     record_version(session, instrument)
     assessment_id = new_id()
-    now = utcnow()
     assessment = Assessment(
         id=assessment_id,
         case_id=case.id,
@@ -105,6 +128,11 @@ def start_assessment(
         created_dt=now,
         updated_dt=now,
         content=_seal_content(session, vault, case, assessment_id, Content()),
+        eligibility_reason=vault.seal_json(
+            session, case.data_key_id, reason, "assessment", "eligibility_reason", assessment_id
+        )
+        if reason
+        else None,
     )
     session.add(assessment)
     session.flush()
@@ -114,7 +142,11 @@ def start_assessment(
         "case:assessment:create",
         object_type="assessment",
         object_id=assessment.id,
-        details={"case": str(case.id), "instrument": f"{instrument.id}@{instrument.version}"},
+        details={
+            "case": str(case.id),
+            "instrument": f"{instrument.id}@{instrument.version}",
+            "outside_target_group": bool(reason),
+        },
     )
     return assessment
 
@@ -148,7 +180,19 @@ def read_assessment(
         )
         for row, name in rows
     ]
-    return AssessmentView(assessment, open_content(session, vault, case, assessment), decisions)
+    reason = None
+    if assessment.eligibility_reason is not None:
+        reason = vault.open_json(
+            session,
+            case.data_key_id,
+            assessment.eligibility_reason,
+            "assessment",
+            "eligibility_reason",
+            assessment.id,
+        )
+    return AssessmentView(
+        assessment, open_content(session, vault, case, assessment), decisions, reason
+    )
 
 
 def save_assessment(

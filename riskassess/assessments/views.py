@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from riskassess.assessments import policy, services
-from riskassess.assessments.content import progress
+from riskassess.assessments.content import applicable_rules, progress, research_index
 from riskassess.assessments.forms import ReviewForm, StartAssessmentForm, SubmitForm, rating_form
 from riskassess.assessments.models import Assessment
 from riskassess.assessments.workflow import Action, State, allowed
@@ -16,6 +16,7 @@ from riskassess.cases.views import load_case
 from riskassess.core.permissions import Permission
 from riskassess.errors import AccessDenied, DomainError, EditConflict
 from riskassess.instruments.definition import Instrument
+from riskassess.instruments.services import definition_for
 from riskassess.web import db, locale, require, state, user, vault
 
 bp = Blueprint("assessments", __name__)
@@ -25,9 +26,13 @@ def load_assessment(assessment_id: uuid.UUID) -> tuple[Assessment, Case, Instrum
     assessment = db().get(Assessment, assessment_id)
     if assessment is None:
         abort(404)
-    instrument = state().instruments.get(assessment.instrument_id, assessment.instrument_version)
-    if instrument is None:
-        abort(404)
+    instrument = definition_for(
+        db(),
+        state().instruments,
+        assessment.instrument_id,
+        assessment.instrument_version,
+        assessment.instrument_hash,
+    )
     return assessment, load_case(assessment.case_id), instrument
 
 
@@ -35,7 +40,7 @@ def load_assessment(assessment_id: uuid.UUID) -> tuple[Assessment, Case, Instrum
 @require(Permission.ASSESSMENT_CREATE)
 def start(case_id: uuid.UUID) -> Response:
     case = load_case(case_id)
-    form = StartAssessmentForm(state().instruments.all(), locale())
+    form = StartAssessmentForm(state().instruments.all(), [], locale())
     if not form.validate_on_submit():
         flash(_("Choose an instrument."), "error")
         return redirect(url_for("cases.show_case", case_id=case.id))
@@ -44,9 +49,14 @@ def start(case_id: uuid.UUID) -> Response:
     if instrument is None:
         abort(400)
     try:
-        assessment = services.start_assessment(db(), vault(), user(), case, instrument)
+        assessment = services.start_assessment(
+            db(), vault(), user(), case, instrument, form.eligibility_reason.data or ""
+        )
     except AccessDenied:
         abort(403)
+    except DomainError as exc:
+        flash(_(exc.message), "error")
+        return redirect(url_for("cases.show_case", case_id=case.id))
     return redirect(url_for("assessments.edit", assessment_id=assessment.id))
 
 
@@ -68,6 +78,8 @@ def show(assessment_id: uuid.UUID) -> str:
         case=case,
         instrument=instrument,
         progress=progress(instrument, view.content),
+        warnings=applicable_rules(instrument, view.content),
+        research=research_index(instrument, view.content),
         review_form=ReviewForm() if can_review else None,
         submit_form=SubmitForm() if can_submit else None,
         can_edit=can_edit,
@@ -118,6 +130,7 @@ def edit(assessment_id: uuid.UUID) -> Response | str:
         assessment=assessment,
         instrument=instrument,
         progress=progress(instrument, view.content),
+        warnings=applicable_rules(instrument, view.content),
         error=error,
     )
 
@@ -139,8 +152,17 @@ def submit(assessment_id: uuid.UUID) -> Response:
             flash(_("Not rated yet: %(items)s.", items=", ".join(unrated)), "error")
         if no_rationale:
             flash(_("Rationale missing: %(items)s.", items=", ".join(no_rationale)), "error")
-        if any(p.item is None for p in exc.problems):
+        if any(p.kind in ("no_judgement", "no_reason") for p in exc.problems):
             flash(_("The overall judgement and its reasons are needed."), "error")
+        for problem in exc.problems:
+            if problem.rule is not None:
+                flash(
+                    _(
+                        "A reason is needed: %(warning)s",
+                        warning=problem.rule.message.get(locale()),
+                    ),
+                    "error",
+                )
         return redirect(url_for("assessments.show", assessment_id=assessment.id))
     except DomainError:
         flash(_("This step is not possible in the assessment's current state."), "error")

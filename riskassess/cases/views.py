@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 from flask import Blueprint, abort, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
 from riskassess.assessments import policy as assessment_policy
 from riskassess.assessments.forms import StartAssessmentForm
-from riskassess.assessments.services import case_assessments
+from riskassess.assessments.services import case_assessments, is_eligible
 from riskassess.cases import services
 from riskassess.cases.forms import CaseForm
 from riskassess.cases.models import Case
@@ -23,6 +24,15 @@ def load_case(case_id: uuid.UUID) -> Case:
     if case is None:
         abort(404)
     return case
+
+
+def start_assessment_form(identity: services.Identity) -> StartAssessmentForm:
+    """The instrument choice for this child: those meant for the child's age and sex first."""
+    today = date.today()
+    instruments = state().instruments.all()
+    eligible = [i for i in instruments if is_eligible(i, identity, today)]
+    others = [i for i in instruments if not is_eligible(i, identity, today)]
+    return StartAssessmentForm(eligible, others, locale())
 
 
 @bp.get("/cases")
@@ -62,7 +72,7 @@ def show_case(case_id: uuid.UUID) -> str:
         abort(403)
     start_form = None
     if assessment_policy.can_start_assessment(user(), case):
-        start_form = StartAssessmentForm(state().instruments.all(), locale())
+        start_form = start_assessment_form(view.identity)
     return render_template(
         "cases/show.html",
         view=view,

@@ -1,8 +1,8 @@
-"""Instrument definitions: immutable, built only by the loader from a validated file."""
+"""Instrument definitions: immutable, built only by the loader from a checked file."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,10 @@ class Scale:
     def level(self, code: str) -> Level | None:
         return next((lvl for lvl in self.levels if lvl.code == code), None)
 
+    @property
+    def max_weight(self) -> int:
+        return max((lvl.weight or 0 for lvl in self.levels), default=0)
+
 
 @dataclass(frozen=True)
 class Item:
@@ -39,6 +43,8 @@ class Item:
     title: Text
     guidance: Text
     scale: Scale
+    # The licensed manual's guidance, added locally by an overlay file; never shipped.
+    manual: Text | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,20 @@ class Domain:
     kind: str
     title: Text
     items: tuple[Item, ...]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A consistency rule: when it applies, submission needs a written reason."""
+
+    id: str
+    kind: str  # "judgement_with_items" or "max_omitted"
+    message: Text
+    when_judgement: tuple[str, ...] = ()
+    ratings: tuple[str, ...] = ()
+    min_items: int = 0
+    items: tuple[str, ...] = ()  # empty: every risk item
+    max_omitted: int = 0
 
 
 @dataclass(frozen=True)
@@ -67,6 +87,10 @@ class Instrument:
     judgement_levels: tuple[Level, ...]
     content_hash: str
     path: str
+    critical_flag: bool = False
+    additional_factors: bool = False
+    research_index_title: Text | None = None
+    rules: tuple[Rule, ...] = ()
     # The file exactly as read; stored when the version is first used.
     definition: bytes = field(repr=False, default=b"")
 
@@ -78,8 +102,28 @@ class Instrument:
     def items(self) -> tuple[Item, ...]:
         return tuple(item for domain in self.domains for item in domain.items)
 
+    @property
+    def risk_items(self) -> tuple[Item, ...]:
+        return tuple(item for item in self.items if item.scale.kind == "risk")
+
     def item(self, code: str) -> Item | None:
         return next((item for item in self.items if item.code == code), None)
 
     def judgement_level(self, code: str) -> Level | None:
         return next((lvl for lvl in self.judgement_levels if lvl.code == code), None)
+
+    def applies_to(self, age: int, sex: str) -> bool:
+        return self.age_min <= age <= self.age_max and sex in self.sexes
+
+    def with_manual(self, guidance: dict[str, Text]) -> Instrument:
+        """A copy with licensed manual guidance attached to the named items."""
+        if not guidance:
+            return self
+        domains = tuple(
+            replace(
+                domain,
+                items=tuple(replace(item, manual=guidance.get(item.code)) for item in domain.items),
+            )
+            for domain in self.domains
+        )
+        return replace(self, domains=domains)

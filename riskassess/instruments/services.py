@@ -1,14 +1,16 @@
-"""Recording the instrument versions that assessments use."""
+"""Recording the instrument versions that assessments use, and finding them again."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from riskassess.errors import DomainError
 from riskassess.instruments.definition import Instrument
+from riskassess.instruments.loader import InstrumentError, InstrumentRegistry, parse_definition
 from riskassess.instruments.models import InstrumentVersion
 
 
@@ -39,3 +41,55 @@ def record_version(session: Session, instrument: Instrument) -> InstrumentVersio
     session.add(stored)
     session.flush()
     return stored
+
+
+# Parsed stored definitions by content hash. A hash names immutable bytes, so entries never
+# go stale; the number of versions an installation ever uses is small.
+_STORED: dict[str, Instrument] = {}
+
+
+def definition_for(
+    session: Session,
+    registry: InstrumentRegistry,
+    instrument_id: str,
+    version: str,
+    content_hash: str,
+) -> Instrument:
+    """The exact instrument an assessment was made with: the loaded file if it is unchanged,
+    otherwise the definition stored when the version was first used."""
+    current = registry.get(instrument_id, version)
+    if current is not None and current.content_hash == content_hash:
+        return current
+    parsed = _STORED.get(content_hash)
+    if parsed is None:
+        stored = session.get(InstrumentVersion, content_hash)
+        if stored is None:
+            raise DomainError(
+                f"instrument {instrument_id} {version} ({content_hash}) is not stored"
+            )
+        parsed = parse_definition(stored.definition, stored.file_name)
+        _STORED[content_hash] = parsed
+    return registry.manual_for(parsed)
+
+
+def check_recorded_versions(engine: Engine, registry: InstrumentRegistry) -> None:
+    """Refuse to start when a file changed but kept a version that assessments already use."""
+    with Session(engine) as session:
+        recorded = session.execute(
+            select(
+                InstrumentVersion.instrument_id,
+                InstrumentVersion.version,
+                InstrumentVersion.content_hash,
+            )
+        ).all()
+    problems = []
+    for instrument_id, version, content_hash in recorded:
+        loaded = registry.get(instrument_id, version)
+        if loaded is not None and loaded.content_hash != content_hash:
+            problems.append(
+                f"{Path(loaded.path).name}: header: {instrument_id} version {version} was "
+                "changed after assessments were made with it; restore the file or give the "
+                "change a new version"
+            )
+    if problems:
+        raise InstrumentError(problems)

@@ -41,6 +41,7 @@ CASES = (
     ("Kim Fiktivsson", 14, "male", "nord", "9834", "draft"),
     ("Sam Påhittad", 16, "male", "nord", "9856", None),
     ("Nova Exempelsson", 13, "female", "syd", "9871", None),
+    ("Leo Låtsasson", 9, "male", "nord", "9889", None),  # for the EARL-20B-style instrument
 )
 
 
@@ -87,7 +88,9 @@ def seed_demo(
             role=role,
             unit=units[unit_code] if unit_code else None,
         )
-    instrument = next(i for i in registry.all() if i.family == "savry")
+    instrument = registry.get("savry-style", "1.0")
+    if instrument is None:
+        raise ValueError("the demo needs the shipped savry-style 1.0 instrument")
     for name, age, sex, unit_code, serial, progress in CASES:
         caseworker = users["handlaggare.a" if unit_code == "nord" else "handlaggare.b"]
         born = _birth_date(age, today)

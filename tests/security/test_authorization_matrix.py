@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from riskassess.assessments import services as assessments
-from riskassess.assessments.content import OMITTED, Content, ItemRating
+from riskassess.assessments.content import Content, ItemRating
 from riskassess.core.audit import AuditEntry
 from riskassess.web import PUBLIC
 from tests.conftest import World, csrf
@@ -116,7 +116,7 @@ def _arrange(world: World) -> dict[str, str]:
     draft = assessments.start_assessment(session, vault, owner, case, instrument)
     submitted = assessments.start_assessment(session, vault, owner, case, instrument)
     full = Content(
-        {item.code: ItemRating(OMITTED, "Fiktiv motivering") for item in instrument.items},
+        {item.code: ItemRating(item.scale.levels[0].code, "Fiktiv") for item in instrument.items},
         "low",
         "Fiktiv sammanfattning",
     )

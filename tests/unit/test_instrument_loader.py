@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from riskassess.config import SHIPPED_INSTRUMENTS
 from riskassess.instruments.loader import InstrumentError, load_directories, parse_instrument
+from riskassess.instruments.schema import INSTRUMENT_SCHEMA
 
 SAVRY = SHIPPED_INSTRUMENTS / "savry-style-1.0.toml"
 
@@ -28,6 +31,16 @@ def test_shipped_savry_style_has_all_items() -> None:
     assert len(instrument.content_hash) == 64
 
 
+CORPUS = Path(__file__).parent / "instrument_corpus"
+BROKEN = sorted(p for p in CORPUS.glob("*.toml") if p.name != "valid-mini.toml")
+
+
+def _expected(path: Path) -> str:
+    first = path.read_text(encoding="utf-8").splitlines()[0]
+    assert first.startswith("# expect: ")
+    return f"{path.name}: {first.removeprefix('# expect: ')}"
+
+
 def _broken(tmp_path: Path, old: str, new: str) -> Path:
     text = SAVRY.read_text(encoding="utf-8")
     assert old in text, old
@@ -36,46 +49,111 @@ def _broken(tmp_path: Path, old: str, new: str) -> Path:
     return path
 
 
+def test_every_shipped_file_is_valid() -> None:
+    registry = load_directories([SHIPPED_INSTRUMENTS])
+    ids = {i.id for i in registry.all()}
+    assert {"savry-style", "earl-20b-style", "earl-21g-style"} <= ids
+
+
 @pytest.mark.parametrize(
-    "old, new, message",
+    "instrument_id, items, maximum, sexes",
     [
-        (
-            "age_max = 18",
-            "age_max = 10",
-            "broken.toml: applies: age range is upside down (12 > 10)",
-        ),
-        ('code = "H2"', 'code = "H1"', "broken.toml: item 'H1': duplicate item code"),
-        (
-            'scale = "risk"\ntitle = { sv = "Historiska',
-            'scale = "riskk"\ntitle = { sv = "Historiska',
-            "broken.toml: item 'H1': unknown scale 'riskk'",
-        ),
-        (
-            'title = { sv = "Tidigare våldsbenägenhet", ',
-            "title = { ",
-            "broken.toml: item 'H1' title: missing Swedish text (sv)",
-        ),
-        (
-            'levels = ["low", "moderate", "high"]',
-            'levels = ["low", "extreme"]',
-            "broken.toml: judgement: level 'extreme' is not in scale 'risk'",
-        ),
-        (
-            'sexes = ["female", "male"]',
-            'sexes = ["girl"]',
-            "broken.toml: applies: 'sexes' must list one or more of female, male",
-        ),
-        ("schema = 1", "schema = 7", "broken.toml: schema: must be 1"),
-        ('id = "savry-style"', 'id = ""', "broken.toml: header: 'id' is missing or empty"),
-        ("[title]", "[title", "broken.toml: is not valid TOML"),
+        ("savry-style", 30, 48, ("female", "male")),
+        ("earl-20b-style", 20, 40, ("male",)),
+        ("earl-21g-style", 21, 42, ("female",)),
     ],
 )
-def test_broken_file_names_file_place_and_problem(
-    tmp_path: Path, old: str, new: str, message: str
+def test_shipped_instruments_shape(
+    instrument_id: str, items: int, maximum: int, sexes: tuple[str, ...]
 ) -> None:
+    instrument = load_directories([SHIPPED_INSTRUMENTS]).get(instrument_id, "1.0")
+    assert instrument is not None
+    assert len(instrument.items) == items
+    assert sum(item.scale.max_weight for item in instrument.risk_items) == maximum
+    assert instrument.sexes == sexes
+    assert instrument.critical_flag and instrument.unverified
+    assert instrument.research_index_title is not None
+    assert [lvl.code for lvl in instrument.judgement_levels] == ["low", "moderate", "high"]
+
+
+def test_corpus_is_large_enough() -> None:
+    assert len(BROKEN) >= 15
+    parse_instrument(CORPUS / "valid-mini.toml")
+
+
+@pytest.mark.parametrize("path", BROKEN, ids=lambda p: p.stem)
+def test_broken_file_names_file_place_and_problem(path: Path) -> None:
     with pytest.raises(InstrumentError) as caught:
-        parse_instrument(_broken(tmp_path, old, new))
-    assert any(line.startswith(message) for line in caught.value.problems), caught.value.problems
+        parse_instrument(path)
+    expected = _expected(path)
+    assert any(line.startswith(expected) for line in caught.value.problems), caught.value.problems
+
+
+def test_json_schema_accepts_every_valid_file() -> None:
+    for path in [*SHIPPED_INSTRUMENTS.glob("*.toml"), CORPUS / "valid-mini.toml"]:
+        jsonschema.validate(tomllib.loads(path.read_text(encoding="utf-8")), INSTRUMENT_SCHEMA)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "bad-id",
+        "feature-not-boolean",
+        "item-code-with-space",
+        "missing-english-guidance",
+        "missing-swedish-title",
+        "rule-negative-max",
+        "rule-unknown-kind",
+        "unknown-field",
+        "unknown-sex",
+        "weight-not-a-number",
+        "wrong-schema",
+    ],
+)
+def test_json_schema_rejects_structural_mistakes(name: str) -> None:
+    """Cross-references (unknown items, scales, levels) are the loader's; shape is both's."""
+    raw = tomllib.loads((CORPUS / f"{name}.toml").read_text(encoding="utf-8"))
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(raw, INSTRUMENT_SCHEMA)
+
+
+def test_overlay_adds_manual_guidance_without_changing_the_hash(tmp_path: Path) -> None:
+    (tmp_path / "savry-manual.toml").write_text(
+        'overlay = 1\ninstrument = "savry-style"\nversion = "1.0"\n'
+        '[guidance.H1]\nsv = "Manualens text om H1 (fiktiv)."\n',
+        encoding="utf-8",
+    )
+    plain = load_directories([SHIPPED_INSTRUMENTS]).get("savry-style", "1.0")
+    with_manual = load_directories([SHIPPED_INSTRUMENTS, tmp_path]).get("savry-style", "1.0")
+    assert plain is not None and with_manual is not None
+    item = with_manual.item("H1")
+    assert item is not None and item.manual is not None
+    assert item.manual.sv == item.manual.en == "Manualens text om H1 (fiktiv)."
+    assert with_manual.content_hash == plain.content_hash
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (
+            'overlay = 1\ninstrument = "savry-style"\nversion = "9.9"\n[guidance.H1]\nsv = "x"\n',
+            "manual.toml: header: no instrument savry-style version 9.9 to add guidance to",
+        ),
+        (
+            'overlay = 1\ninstrument = "savry-style"\nversion = "1.0"\n[guidance.Z9]\nsv = "x"\n',
+            "manual.toml: guidance for item 'Z9': savry-style version 1.0 has no such item",
+        ),
+        (
+            'overlay = 1\ninstrument = "savry-style"\nversion = "1.0"\n[guidance.H1]\nde = "x"\n',
+            "manual.toml: guidance for item 'H1': unknown field 'de'",
+        ),
+    ],
+)
+def test_broken_overlay_is_reported(tmp_path: Path, content: str, message: str) -> None:
+    (tmp_path / "manual.toml").write_text(content, encoding="utf-8")
+    with pytest.raises(InstrumentError) as caught:
+        load_directories([SHIPPED_INSTRUMENTS, tmp_path])
+    assert message in caught.value.problems
 
 
 def test_same_version_twice_is_refused(tmp_path: Path) -> None:
