@@ -1,7 +1,8 @@
 """The application factory: settings -> instruments, keyring, database -> extensions -> blueprints.
 
-Nothing happens at import. A broken instrument file, a missing keyring or a database of the
-other mode stops create_app with an exception whose message is meant for the operator.
+Nothing happens at import. A broken instrument file, a missing keyring, a keyring that does not
+unwrap this database's data keys, or a database of the other mode stops create_app with an
+exception whose message is meant for the operator.
 """
 
 from __future__ import annotations
@@ -14,15 +15,23 @@ from flask_babel import Babel
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy.orm import Session
 
 from riskassess.accounts.passwords import Passwords
 from riskassess.config import PROJECT_ROOT, Settings, check_settings, load_settings
-from riskassess.core.crypto import Keyring
 from riskassess.core.db import make_engine, make_session_factory
 from riskassess.core.installation import check_mode
+from riskassess.core.keys import KeyringFile, UnreadableData, check_keyring
 from riskassess.instruments.loader import load_directories
 from riskassess.instruments.services import check_recorded_versions
-from riskassess.web import EXTENSION, AppState, db, install_commit_point, state
+from riskassess.web import (
+    EXTENSION,
+    AppState,
+    db,
+    install_commit_point,
+    state,
+    unreadable_data_page,
+)
 
 LOCALES = ("sv", "en")
 PACKAGE = PROJECT_ROOT / "riskassess"
@@ -37,11 +46,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or load_settings()
     check_settings(settings)
     instruments = load_directories(settings.instruments_dirs)
-    keyring = Keyring.load(settings.keyring_path)
+    keyring_file = KeyringFile(settings.keyring_path)
     engine = make_engine(settings.database_url)
     try:
         check_mode(engine, settings.mode)
         check_recorded_versions(engine, instruments)
+        with Session(engine) as session:
+            check_keyring(session, keyring_file.current(), settings.keyring_path)
     except BaseException:
         engine.dispose()
         raise
@@ -67,7 +78,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions[EXTENSION] = AppState(
         settings=settings,
         session_factory=make_session_factory(engine),
-        keyring=keyring,
+        keyring_file=keyring_file,
         instruments=instruments,
         passwords=Passwords(settings.password_time_cost, settings.password_memory_kib),
     )
@@ -97,11 +108,13 @@ def _init_login(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from riskassess.accounts.views import bp as accounts
     from riskassess.assessments.views import bp as assessments
+    from riskassess.audit_log.views import bp as audit_log
     from riskassess.cases.views import bp as cases
     from riskassess.instruments.views import bp as instruments
 
     for blueprint in (accounts, cases, assessments, instruments):
         app.register_blueprint(blueprint)
+    app.register_blueprint(audit_log)
 
 
 def _register_error_pages(app: Flask) -> None:
@@ -118,6 +131,7 @@ def _register_error_pages(app: Flask) -> None:
         return render_template("errors/error.html", code=400, csrf=True), 400
 
     app.register_error_handler(CSRFError, csrf_failed)
+    app.register_error_handler(UnreadableData, unreadable_data_page)
 
 
 def _security_headers(response: Response) -> Response:
@@ -140,6 +154,7 @@ ROLE_LABELS = {
     "supervisor": _l("Supervisor"),
     "trainer": _l("Trainer"),
     "admin": _l("Administrator"),
+    "auditor": _l("Auditor"),
 }
 STATE_LABELS = {
     "draft": _l("Draft"),
@@ -151,8 +166,27 @@ STATE_LABELS = {
 }
 
 
+DECISION_LABELS = {
+    "approve": _l("Approved and signed"),
+    "return": _l("Returned"),
+    "withdraw": _l("Withdrawn"),
+}
+KIND_LABELS = {
+    "initial": _l("First assessment"),
+    "reassessment": _l("Reassessment"),
+    "correction": _l("Correction"),
+}
+
+
 def _template_globals() -> dict[str, Any]:
+    from riskassess.assessments.forms import SOURCE_LABELS
+    from riskassess.cases.forms import PURPOSE_LABELS
+
     return {
+        "purpose_label": lambda code: PURPOSE_LABELS.get(code, code),
+        "source_label": lambda code: SOURCE_LABELS.get(code, code),
+        "decision_label": lambda code: DECISION_LABELS.get(code, code),
+        "kind_label": lambda code: KIND_LABELS.get(code, code),
         "is_demo": state().settings.is_demo,
         "current_locale": select_locale(),
         "role_label": lambda role: ROLE_LABELS.get(role, role),

@@ -36,6 +36,8 @@ class Settings:
     password_memory_kib: int = 65536
     # Cookies are marked Secure in production (served behind TLS); demo runs on plain http.
     secure_cookies: bool = True
+    # Gallring: case data is deleted this many years after the case's last entry.
+    retention_years: int = 5
 
     @property
     def is_demo(self) -> bool:
@@ -47,6 +49,21 @@ class Settings:
 
 def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _retention_years(value: str | None) -> int:
+    if value is None or not value.strip():
+        return Settings.retention_years
+    try:
+        years = int(value.strip())
+    except ValueError:
+        years = 0
+    if not 1 <= years <= 100:
+        raise ConfigError(
+            f"RISKASSESS_RETENTION_YEARS must be a whole number of years from 1 to 100, "
+            f"not {value!r}."
+        )
+    return years
 
 
 def load_settings(environ: Mapping[str, str] | None = None, *, mode: str | None = None) -> Settings:
@@ -75,6 +92,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, mode: str | None 
         instruments_dirs=tuple(dirs),
         debug=_flag(env.get("RISKASSESS_DEBUG")),
         secure_cookies=chosen_mode == "production",
+        retention_years=_retention_years(env.get("RISKASSESS_RETENTION_YEARS")),
     )
 
 

@@ -6,5 +6,5 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 
 
-class BaseForm(FlaskForm):  # type: ignore[misc]  # flask-wtf ships no type hints
+class BaseForm(FlaskForm):
     """Every form of the app derives from this, so none can forget its CSRF token."""

@@ -2,8 +2,9 @@
 
 from riskassess.accounts.models import Unit, User
 from riskassess.assessments.models import Assessment, ReviewDecision
-from riskassess.cases.models import Case
-from riskassess.core.audit import AuditEntry
+from riskassess.audit_log.models import AuditSample, AuditSampleItem
+from riskassess.cases.models import Case, CaseAccess, RetentionHold
+from riskassess.core.audit import AuditEntry, AuditPrune
 from riskassess.core.db import Base
 from riskassess.core.installation import InstallationSetting
 from riskassess.core.keys import DataKey
@@ -12,11 +13,16 @@ from riskassess.instruments.models import InstrumentVersion
 __all__ = [
     "Assessment",
     "AuditEntry",
+    "AuditPrune",
+    "AuditSample",
+    "AuditSampleItem",
     "Base",
     "Case",
+    "CaseAccess",
     "DataKey",
     "InstallationSetting",
     "InstrumentVersion",
+    "RetentionHold",
     "ReviewDecision",
     "Unit",
     "User",

@@ -8,7 +8,17 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import Flask, Response, abort, current_app, g, redirect, request, url_for
+from flask import (
+    Flask,
+    Response,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,7 +28,7 @@ from riskassess.accounts.passwords import Passwords
 from riskassess.config import Settings
 from riskassess.core import audit
 from riskassess.core.crypto import Keyring
-from riskassess.core.keys import Vault
+from riskassess.core.keys import KeyringFile, UnreadableData, Vault
 from riskassess.core.permissions import Permission, role_has
 from riskassess.instruments.loader import InstrumentRegistry
 
@@ -33,9 +43,14 @@ class AppState:
 
     settings: Settings
     session_factory: sessionmaker[Session]
-    keyring: Keyring
+    keyring_file: KeyringFile
     instruments: InstrumentRegistry
     passwords: Passwords
+
+    @property
+    def keyring(self) -> Keyring:
+        """The keyring as the file holds it now (re-read after a key rotation)."""
+        return self.keyring_file.current()
 
 
 def state() -> AppState:
@@ -50,7 +65,8 @@ def db() -> Session:
 
 def vault() -> Vault:
     if "vault" not in g:
-        g.vault = Vault(state().keyring)
+        keyring_file = state().keyring_file
+        g.vault = Vault(keyring_file.current(), reload=keyring_file.refresh)
     return cast(Vault, g.vault)
 
 
@@ -120,3 +136,36 @@ def _discard(_exc: BaseException | None) -> None:
 def install_commit_point(app: Flask) -> None:
     app.after_request(_commit)
     app.teardown_request(_discard)
+
+
+def unreadable_data_page(exc: UnreadableData) -> tuple[str, int]:
+    """Stored data did not decrypt (tampered, moved between rows, wrong or destroyed key).
+
+    Nothing of the request is kept or shown: its transaction is rolled back. The failure is
+    audited in a short transaction of its own, which must commit although the request fails,
+    and is logged in one line naming table, row and reason, never content.
+    """
+    actor = user().as_actor() if current_user.is_authenticated else audit.Actor.system("anonymous")
+    page = render_template("errors/error.html", code=500, unreadable=True)
+    _discard(None)  # before the new transaction: on SQLite the request holds the write lock
+    current_app.logger.error(
+        "Unreadable stored data: %s %s %s %s", exc.action, exc.object_type, exc.object_id, exc
+    )
+    session = state().session_factory()
+    try:
+        audit.append(
+            session,
+            actor,
+            exc.action,
+            object_type=exc.object_type,
+            object_id=exc.object_id,
+            outcome=audit.Outcome.FAILURE,
+            details=exc.details,
+        )
+        session.commit()
+    except Exception:  # the page still says nothing was shown; the operator sees the log
+        session.rollback()
+        current_app.logger.exception("The failure above could not be written to the audit log")
+    finally:
+        session.close()
+    return page, 500

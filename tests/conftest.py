@@ -21,7 +21,7 @@ import psycopg
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, delete
+from sqlalchemy import create_engine, delete, select
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
@@ -167,11 +167,20 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
+class CheckingSession(Session):
+    """A test session whose rollback always forgets what it loaded: SQLAlchemy skips the
+    expiry when no transaction is open, and a check would then read its own stale copy."""
+
+    def rollback(self) -> None:
+        super().rollback()
+        self.expire_all()
+
+
 @pytest.fixture
 def db(app: Flask, arrange_engine: Engine) -> Iterator[Session]:
     """A session for arranging and checking; commit what you arrange, and call
     `db.rollback()` before checking what a request changed (it ends the old snapshot)."""
-    session = Session(arrange_engine, expire_on_commit=False)
+    session = CheckingSession(arrange_engine, expire_on_commit=False)
     yield session
     session.rollback()
     session.close()
@@ -259,3 +268,50 @@ def csrf(client: FlaskClient, path: str) -> str:
 
 def new_uuid() -> str:
     return str(uuid.uuid4())
+
+
+def lock_version(db: Session, assessment_id: str) -> int:
+    from riskassess.assessments.models import Assessment
+
+    db.rollback()
+    # A column query, not db.get(): the identity map would answer from memory.
+    found = db.scalar(
+        select(Assessment.lock_version).where(Assessment.id == uuid.UUID(assessment_id))
+    )
+    assert found is not None
+    return found
+
+
+def rate_everything(
+    client: FlaskClient,
+    db: Session,
+    registry: InstrumentRegistry,
+    assessment_id: str,
+    judgement: str = "moderate",
+    risk_rating: str = "moderate",
+) -> None:
+    """Fill in every section of a SAVRY-style assessment through the web forms."""
+    instrument = registry.get("savry-style", "1.0")
+    assert instrument is not None
+    for domain in instrument.domains:
+        path = f"/assessments/{assessment_id}/rate/{domain.code}"
+        data = {
+            "csrf_token": csrf(client, path),
+            "lock_version": str(lock_version(db, assessment_id)),
+        }
+        for item in domain.items:
+            data[f"rating_{item.code}"] = risk_rating if domain.kind == "risk" else "present"
+            data[f"rationale_{item.code}"] = f"Fiktiv motivering {item.code}"
+        response = client.post(path, data=data)
+        assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    path = f"/assessments/{assessment_id}/judgement"
+    response = client.post(
+        path,
+        data={
+            "csrf_token": csrf(client, path),
+            "lock_version": str(lock_version(db, assessment_id)),
+            "judgement_level": judgement,
+            "judgement_reason": "Fiktiv sammanfattning",
+        },
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]

@@ -20,6 +20,7 @@ HOME_BY_ROLE = {
     Role.SUPERVISOR: "assessments.review_queue",
     Role.TRAINER: "instruments.list_instruments",
     Role.ADMIN: "accounts.list_users",
+    Role.AUDITOR: "audit_log.search",
 }
 
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from riskassess.instruments.definition import Instrument, Rule
+from riskassess.instruments.definition import Domain, Instrument, Item, Level, Rule
 
 OMITTED = "omitted"
+# Where the information behind a rating came from.
+SOURCES = ("child", "guardians", "school", "police", "records", "other")
 
 
 @dataclass
@@ -16,6 +18,25 @@ class ItemRating:
     rating: str | None = None  # a level code of the item's scale, OMITTED, or None (not yet)
     rationale: str = ""
     is_critical: bool = False
+    sources: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PlanEntry:
+    """A planned intervention (insats) linked to the risk factors it addresses."""
+
+    factors: list[str] = field(default_factory=list)
+    intervention: str = ""
+    responsible: str = ""
+    follow_up: str = ""  # ISO date, or empty
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "factors": list(self.factors),
+            "intervention": self.intervention,
+            "responsible": self.responsible,
+            "follow_up": self.follow_up,
+        }
 
 
 @dataclass
@@ -27,28 +48,52 @@ class Content:
     additional_protective: str = ""
     # Why the judgement stands although a consistency rule applies, by rule id.
     rule_reasons: dict[str, str] = field(default_factory=dict)
+    scenarios: str = ""
+    plan: list[PlanEntry] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "items": {
-                code: {"rating": r.rating, "rationale": r.rationale, "critical": r.is_critical}
+                code: {
+                    "rating": r.rating,
+                    "rationale": r.rationale,
+                    "critical": r.is_critical,
+                    "sources": list(r.sources),
+                }
                 for code, r in self.items.items()
             },
-            "judgement": {"level": self.judgement_level, "reason": self.judgement_reason},
+            "judgement": {
+                "level": self.judgement_level,
+                "reason": self.judgement_reason,
+                "scenarios": self.scenarios,
+            },
             "additional": {"risk": self.additional_risk, "protective": self.additional_protective},
             "rule_reasons": dict(self.rule_reasons),
+            "plan": [entry.to_json() for entry in self.plan],
         }
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Content:
         items = {
             code: ItemRating(
-                value.get("rating"), value.get("rationale", ""), bool(value.get("critical", False))
+                value.get("rating"),
+                value.get("rationale", ""),
+                bool(value.get("critical", False)),
+                list(value.get("sources", [])),
             )
             for code, value in raw.get("items", {}).items()
         }
         judgement = raw.get("judgement", {})
         additional = raw.get("additional", {})
+        plan = [
+            PlanEntry(
+                list(entry.get("factors", [])),
+                entry.get("intervention", ""),
+                entry.get("responsible", ""),
+                entry.get("follow_up", ""),
+            )
+            for entry in raw.get("plan", [])
+        ]
         return cls(
             items,
             judgement.get("level"),
@@ -56,6 +101,8 @@ class Content:
             additional.get("risk", ""),
             additional.get("protective", ""),
             dict(raw.get("rule_reasons", {})),
+            judgement.get("scenarios", ""),
+            plan,
         )
 
     def rating(self, code: str) -> ItemRating:
@@ -69,15 +116,47 @@ class Progress:
     left: int
 
 
-def progress(instrument: Instrument, content: Content) -> Progress:
+def progress(
+    instrument: Instrument, content: Content, items: tuple[Item, ...] | None = None
+) -> Progress:
+    """Rated / omitted / left, over the whole instrument or the given items (one domain)."""
+    counted = instrument.items if items is None else items
     rated = omitted = 0
-    for item in instrument.items:
+    for item in counted:
         value = content.rating(item.code).rating
         if value == OMITTED:
             omitted += 1
         elif value is not None:
             rated += 1
-    return Progress(rated, omitted, len(instrument.items) - rated - omitted)
+    return Progress(rated, omitted, len(counted) - rated - omitted)
+
+
+def section_progress(instrument: Instrument, content: Content) -> list[tuple[Domain, Progress]]:
+    """Progress per domain, for the section navigation."""
+    return [(domain, progress(instrument, content, domain.items)) for domain in instrument.domains]
+
+
+@dataclass(frozen=True)
+class DomainProfile:
+    """How many items of one domain got each level (and how many were omitted or left)."""
+
+    domain: Domain
+    counts: list[tuple[Level, int]]
+    omitted: int
+    left: int
+
+
+def profile(instrument: Instrument, content: Content) -> list[DomainProfile]:
+    rows = []
+    for domain in instrument.domains:
+        levels = domain.items[0].scale.levels if domain.items else ()
+        counts = [
+            (lvl, sum(1 for item in domain.items if content.rating(item.code).rating == lvl.code))
+            for lvl in levels
+        ]
+        done = progress(instrument, content, domain.items)
+        rows.append(DomainProfile(domain, counts, done.omitted, done.left))
+    return rows
 
 
 def rule_applies(rule: Rule, instrument: Instrument, content: Content) -> bool:
@@ -145,3 +224,26 @@ def submission_problems(instrument: Instrument, content: Content) -> list[Proble
         if not content.rule_reasons.get(rule.id, "").strip():
             problems.append(Problem(None, "rule", rule))
     return problems
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Everything the summary page and the report show about the ratings, computed once."""
+
+    progress: Progress
+    profile: list[DomainProfile]
+    warnings: list[Rule]
+    research: ResearchIndex
+    critical: list[Item]
+    omitted: list[Item]
+
+
+def summarize(instrument: Instrument, content: Content) -> Summary:
+    return Summary(
+        progress=progress(instrument, content),
+        profile=profile(instrument, content),
+        warnings=applicable_rules(instrument, content),
+        research=research_index(instrument, content),
+        critical=[i for i in instrument.items if content.rating(i.code).is_critical],
+        omitted=[i for i in instrument.items if content.rating(i.code).rating == OMITTED],
+    )

@@ -3,25 +3,43 @@ new instrument needs a file, not code."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import date
 from typing import Any
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
+    DateField,
     Field,
+    FieldList,
+    Form,
+    FormField,
     HiddenField,
+    PasswordField,
     RadioField,
     SelectChoice,
     SelectField,
+    SelectMultipleField,
+    StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
-from riskassess.assessments.content import OMITTED, Content, ItemRating
+from riskassess.assessments.content import OMITTED, SOURCES, Content, ItemRating, PlanEntry
 from riskassess.forms import BaseForm
-from riskassess.instruments.definition import Instrument
+from riskassess.instruments.definition import Domain, Instrument
 
 MAX_TEXT = 5000
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """Several choices as a list of checkboxes (works without JavaScript)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
 
 
 class StartAssessmentForm(BaseForm):
@@ -62,68 +80,92 @@ class ReviewForm(BaseForm):
         validators=[InputRequired()],
     )
     comment = TextAreaField(_l("Comment"), validators=[Length(max=MAX_TEXT)])
+    password = PasswordField(
+        _l("Your password (signature)"),
+        description=_l("Approving signs the assessment: enter your password again."),
+        validators=[Length(max=200)],
+    )
 
 
 class SubmitForm(BaseForm):
     pass
 
 
-class RatingFormBase(BaseForm):
+class WithdrawForm(BaseForm):
+    reason = TextAreaField(
+        _l("Reason for withdrawing"), validators=[DataRequired(), Length(max=MAX_TEXT)]
+    )
+
+
+class CorrectionForm(BaseForm):
+    reason = TextAreaField(
+        _l("Reason for the correction"), validators=[DataRequired(), Length(max=MAX_TEXT)]
+    )
+
+
+SOURCE_LABELS = {
+    "child": _l("Interview with the child"),
+    "guardians": _l("Interview with guardians"),
+    "school": _l("School"),
+    "police": _l("Police"),
+    "records": _l("Earlier records"),
+    "other": _l("Other"),
+}
+PLAN_ROWS_EMPTY = 2  # blank plan rows offered beyond those already filled in
+
+
+class VersionedForm(BaseForm):
+    """A form that edits an assessment: carries the version it was loaded at."""
+
     lock_version = HiddenField()
-    judgement_level: Field
-    judgement_reason: Field
+
+    def based_on_version(self) -> int:
+        try:
+            return int(self.lock_version.data)
+        except (TypeError, ValueError):
+            return -1  # never matches: treated as a conflict, nothing is saved
+
+
+class DomainFormBase(VersionedForm):
+    """Ratings of one domain; saving it replaces only that domain's items."""
 
     instrument: Instrument
+    domain: Domain
 
-    def item_fields(self, code: str) -> tuple[Field, Field, Field | None]:
+    def item_fields(self, code: str) -> tuple[Field, Field, Field, Field | None]:
         critical = self[f"critical_{code}"] if self.instrument.critical_flag else None
-        return self[f"rating_{code}"], self[f"rationale_{code}"], critical
+        return (
+            self[f"rating_{code}"],
+            self[f"rationale_{code}"],
+            self[f"sources_{code}"],
+            critical,
+        )
 
-    def rule_field(self, rule_id: str) -> Field:
-        return self[f"rule_{rule_id}"]
-
-    def to_content(self) -> Content:
-        items = {}
-        for item in self.instrument.items:
-            rating, rationale, critical = self.item_fields(item.code)
+    def apply(self, content: Content) -> Content:
+        items = dict(content.items)
+        for item in self.domain.items:
+            rating, rationale, sources, critical = self.item_fields(item.code)
             items[item.code] = ItemRating(
                 rating.data or None,
                 (rationale.data or "").strip(),
                 bool(critical is not None and critical.data),
+                [s for s in SOURCES if s in (sources.data or [])],
             )
-        reasons = {
-            rule.id: text
-            for rule in self.instrument.rules
-            if (text := (self.rule_field(rule.id).data or "").strip())
-        }
-        extras = self.instrument.additional_factors
-        return Content(
-            items=items,
-            judgement_level=self.judgement_level.data or None,
-            judgement_reason=(self.judgement_reason.data or "").strip(),
-            additional_risk=(self["additional_risk"].data or "").strip() if extras else "",
-            additional_protective=(self["additional_protective"].data or "").strip()
-            if extras
-            else "",
-            rule_reasons=reasons,
-        )
-
-    def based_on_version(self) -> int | None:
-        try:
-            return int(self.lock_version.data)
-        except (TypeError, ValueError):
-            return None
+        return replace(content, items=items)
 
 
-def rating_form(
-    instrument: Instrument, locale: str, content: Content, lock_version: int
-) -> RatingFormBase:
-    """A form with one rating and one rationale per item, plus the overall judgement."""
+def domain_form(
+    instrument: Instrument, domain: Domain, locale: str, content: Content, lock_version: int
+) -> DomainFormBase:
+    """One rating, rationale, sources and (where the instrument has it) critical flag per item."""
     omitted_label = _l("Omitted (insufficient information)")
     rationale_label = _l("Rationale")
     critical_label = _l("Critical")
-    attrs: dict[str, Any] = {"instrument": instrument}
-    for item in instrument.items:
+    sources_label = _l("Sources")
+    source_choices = [SelectChoice(code, label) for code, label in SOURCE_LABELS.items()]
+    attrs: dict[str, Any] = {"instrument": instrument, "domain": domain}
+    initial: dict[str, Any] = {"lock_version": str(lock_version)}
+    for item in domain.items:
         choices = [SelectChoice(lvl.code, lvl.label.get(locale)) for lvl in item.scale.levels]
         attrs[f"rating_{item.code}"] = RadioField(
             f"{item.code} {item.title.get(locale)}",
@@ -133,19 +175,92 @@ def rating_form(
         attrs[f"rationale_{item.code}"] = TextAreaField(
             f"{rationale_label} ({item.code})", validators=[Length(max=MAX_TEXT)]
         )
+        attrs[f"sources_{item.code}"] = MultiCheckboxField(
+            f"{sources_label} ({item.code})", choices=source_choices, validators=[Optional()]
+        )
         if instrument.critical_flag:
             attrs[f"critical_{item.code}"] = BooleanField(f"{critical_label} ({item.code})")
-    if instrument.additional_factors:
-        attrs["additional_risk"] = TextAreaField(
-            _l("Additional risk factors"), validators=[Length(max=MAX_TEXT)]
+        rating = content.rating(item.code)
+        initial[f"rating_{item.code}"] = rating.rating
+        initial[f"rationale_{item.code}"] = rating.rationale
+        initial[f"sources_{item.code}"] = rating.sources
+        initial[f"critical_{item.code}"] = rating.is_critical
+    form_class = type("DomainForm", (DomainFormBase,), attrs)
+    form: DomainFormBase = form_class(data=initial)
+    return form
+
+
+class PlanRowForm(Form):
+    """One planned intervention; a plain Form because the outer form carries the CSRF token."""
+
+    factors = MultiCheckboxField(_l("Risk factors it addresses"), validators=[Optional()])
+    intervention = StringField(_l("Intervention (insats)"), validators=[Length(max=500)])
+    responsible = StringField(_l("Responsible"), validators=[Length(max=200)])
+    follow_up = DateField(_l("Follow-up date"), validators=[Optional()])
+
+
+class JudgementFormBase(VersionedForm):
+    judgement_reason = TextAreaField(
+        _l("Reasons for the judgement"), validators=[Length(max=MAX_TEXT)]
+    )
+    scenarios = TextAreaField(
+        _l("Scenarios of concern"),
+        description=_l("What could happen, in which situations, and how serious it would be."),
+        validators=[Length(max=MAX_TEXT)],
+    )
+    additional_risk = TextAreaField(
+        _l("Additional risk factors"), validators=[Length(max=MAX_TEXT)]
+    )
+    additional_protective = TextAreaField(
+        _l("Additional protective factors"), validators=[Length(max=MAX_TEXT)]
+    )
+    plan = FieldList(FormField(PlanRowForm), min_entries=0, max_entries=30)
+
+    instrument: Instrument
+    judgement_level: Field
+
+    def rule_field(self, rule_id: str) -> Field:
+        return self[f"rule_{rule_id}"]
+
+    def apply(self, content: Content) -> Content:
+        plan = []
+        for row in self.plan:
+            entry = PlanEntry(
+                [code for code in row.factors.data or [] if self.instrument.item(code)],
+                (row.intervention.data or "").strip(),
+                (row.responsible.data or "").strip(),
+                row.follow_up.data.isoformat() if row.follow_up.data else "",
+            )
+            if entry.intervention or entry.factors or entry.responsible:
+                plan.append(entry)
+        extras = self.instrument.additional_factors
+        return replace(
+            content,
+            judgement_level=self.judgement_level.data or None,
+            judgement_reason=(self.judgement_reason.data or "").strip(),
+            scenarios=(self.scenarios.data or "").strip(),
+            additional_risk=(self.additional_risk.data or "").strip() if extras else "",
+            additional_protective=(self.additional_protective.data or "").strip() if extras else "",
+            rule_reasons={
+                rule.id: text
+                for rule in self.instrument.rules
+                if (text := (self.rule_field(rule.id).data or "").strip())
+            },
+            plan=plan,
         )
-        attrs["additional_protective"] = TextAreaField(
-            _l("Additional protective factors"), validators=[Length(max=MAX_TEXT)]
-        )
-    for rule in instrument.rules:
-        attrs[f"rule_{rule.id}"] = TextAreaField(
-            rule.message.get(locale), validators=[Length(max=MAX_TEXT)]
-        )
+
+    def validate_plan(self, field: Field) -> None:
+        for row in field:
+            has_any = row.factors.data or row.responsible.data or row.follow_up.data
+            if has_any and not (row.intervention.data or "").strip():
+                # A plain str (not lazy), so the template can tell it from the rows' errors.
+                raise ValidationError(gettext("Every planned intervention needs a description."))
+
+
+def judgement_form(
+    instrument: Instrument, locale: str, content: Content, lock_version: int
+) -> JudgementFormBase:
+    attrs: dict[str, Any] = {"instrument": instrument}
     attrs["judgement_level"] = RadioField(
         instrument.judgement_title.get(locale),
         choices=[
@@ -153,21 +268,36 @@ def rating_form(
         ],
         validators=[Optional()],
     )
-    attrs["judgement_reason"] = TextAreaField(
-        _l("Reasons for the judgement"), validators=[Length(max=MAX_TEXT)]
-    )
-    form_class = type("RatingForm", (RatingFormBase,), attrs)
-    initial: dict[str, Any] = {"lock_version": str(lock_version)}
-    for item in instrument.items:
-        rating = content.rating(item.code)
-        initial[f"rating_{item.code}"] = rating.rating
-        initial[f"rationale_{item.code}"] = rating.rationale
-        initial[f"critical_{item.code}"] = rating.is_critical
+    for rule in instrument.rules:
+        attrs[f"rule_{rule.id}"] = TextAreaField(
+            rule.message.get(locale), validators=[Length(max=MAX_TEXT)]
+        )
+    form_class = type("JudgementForm", (JudgementFormBase,), attrs)
+    initial: dict[str, Any] = {
+        "lock_version": str(lock_version),
+        "judgement_level": content.judgement_level,
+        "judgement_reason": content.judgement_reason,
+        "scenarios": content.scenarios,
+        "additional_risk": content.additional_risk,
+        "additional_protective": content.additional_protective,
+        "plan": [
+            {
+                "factors": entry.factors,
+                "intervention": entry.intervention,
+                "responsible": entry.responsible,
+                "follow_up": date.fromisoformat(entry.follow_up) if entry.follow_up else None,
+            }
+            for entry in content.plan
+        ]
+        + [{} for _ in range(PLAN_ROWS_EMPTY)],
+    }
     for rule in instrument.rules:
         initial[f"rule_{rule.id}"] = content.rule_reasons.get(rule.id, "")
-    initial["additional_risk"] = content.additional_risk
-    initial["additional_protective"] = content.additional_protective
-    initial["judgement_level"] = content.judgement_level
-    initial["judgement_reason"] = content.judgement_reason
-    form: RatingFormBase = form_class(data=initial)
+    form: JudgementFormBase = form_class(data=initial)
+    factor_choices = [
+        SelectChoice(item.code, f"{item.code} {item.title.get(locale)}")
+        for item in instrument.risk_items
+    ]
+    for row in form.plan:
+        row.factors.choices = factor_choices
     return form

@@ -12,6 +12,12 @@ from sqlalchemy.orm import Mapped, mapped_column
 from riskassess.core.db import Base, UTCDateTime, utcnow
 
 
+class AssessmentKind:
+    INITIAL = "initial"
+    REASSESSMENT = "reassessment"
+    CORRECTION = "correction"
+
+
 class Assessment(Base):
     __tablename__ = "assessment"
 
@@ -33,6 +39,13 @@ class Assessment(Base):
     content: Mapped[bytes] = mapped_column(LargeBinary)
     # Sealed JSON string: why an instrument outside its age or sex range was chosen, if it was.
     eligibility_reason: Mapped[bytes | None] = mapped_column(LargeBinary)
+    kind: Mapped[str] = mapped_column(
+        String(14), default=AssessmentKind.INITIAL, server_default=AssessmentKind.INITIAL
+    )
+    # The approved assessment this one reassesses or corrects; its content was the start.
+    previous_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("assessment.id"))
+    # Sealed JSON string: why the approved assessment `previous_id` is corrected by this one.
+    correction_reason: Mapped[bytes | None] = mapped_column(LargeBinary)
     # Optimistic locking: a save based on an older version is refused, never merged silently.
     lock_version: Mapped[int] = mapped_column(default=1)
 
@@ -40,7 +53,8 @@ class Assessment(Base):
 
 
 class ReviewDecision(Base):
-    """A supervisor's return or approval with its comment; never edited after it is written."""
+    """A workflow decision with its comment: a supervisor's return or approval, or the
+    caseworker's withdrawal. Never edited after it is written."""
 
     __tablename__ = "review_decision"
 

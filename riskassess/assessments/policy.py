@@ -11,8 +11,9 @@ def _same_unit(user: User, case: Case) -> bool:
     return user.unit_id is not None and user.unit_id == case.unit_id
 
 
-def can_read_assessment(user: User, case: Case) -> bool:
-    return role_has(user.role, Permission.ASSESSMENT_READ) and _same_unit(user, case)
+def can_read_assessment(user: User, case: Case, emergency: bool = False) -> bool:
+    """Staff of the case's unit, or someone holding an active emergency grant to the case."""
+    return role_has(user.role, Permission.ASSESSMENT_READ) and (_same_unit(user, case) or emergency)
 
 
 def can_start_assessment(user: User, case: Case) -> bool:

@@ -8,25 +8,40 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+import uuid
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from riskassess.accounts.models import User
+from riskassess.accounts.passwords import Passwords
 from riskassess.assessments import policy
-from riskassess.assessments.content import Content, Problem, submission_problems
-from riskassess.assessments.models import Assessment, ReviewDecision
+from riskassess.assessments.content import (
+    Content,
+    Problem,
+    applicable_rules,
+    submission_problems,
+)
+from riskassess.assessments.models import Assessment, AssessmentKind, ReviewDecision
 from riskassess.assessments.workflow import Action, State, TransitionRefused, next_state
 from riskassess.cases.models import Case
-from riskassess.cases.services import Identity, deny, open_identity
+from riskassess.cases.policy import same_unit
+from riskassess.cases.services import Identity, deny, has_emergency_access, open_identity
 from riskassess.core import audit
 from riskassess.core.db import new_id, utcnow
 from riskassess.core.keys import Vault
 from riskassess.errors import N_, AccessDenied, DomainError, EditConflict, WorkflowError
-from riskassess.instruments.definition import Instrument
+from riskassess.instruments.definition import Instrument, Item
 from riskassess.instruments.services import record_version
+
+MAX_COMPARED = 4
+
+
+class SignatureRefused(DomainError):
+    pass
 
 
 class IncompleteAssessment(DomainError):
@@ -49,6 +64,8 @@ class AssessmentView:
     content: Content
     decisions: list[DecisionView]
     eligibility_reason: str | None
+    correction_reason: str | None
+    author_name: str
 
 
 def _seal_content(
@@ -82,6 +99,11 @@ def _transition(assessment: Assessment, action: Action) -> State:
         ) from None
 
 
+def deny_assessment(session: Session, user: User, action: str, assessment: Assessment) -> None:
+    """Record a refused attempt on an assessment; the caller answers 403."""
+    deny(session, user, action, "assessment", assessment.id)
+
+
 def _refuse(session: Session, user: User, action: str, assessment_id: object) -> AccessDenied:
     deny(session, user, action, "assessment", assessment_id)  # type: ignore[arg-type]
     return AccessDenied("You do not have access to this assessment.")
@@ -95,6 +117,74 @@ def is_eligible(instrument: Instrument, identity: Identity, day: date) -> bool:
     return instrument.applies_to(age_on(identity.birth_date, day), identity.sex)
 
 
+def latest_approved(session: Session, case: Case, instrument_id: str) -> Assessment | None:
+    """The assessment a reassessment with this instrument starts from."""
+    return session.scalar(
+        select(Assessment)
+        .where(
+            Assessment.case_id == case.id,
+            Assessment.instrument_id == instrument_id,
+            Assessment.state == State.APPROVED.value,
+        )
+        .order_by(Assessment.decided_dt.desc())
+        .limit(1)
+    )
+
+
+def carried_forward(
+    instrument: Instrument, previous: Content, confirmed_historical: Collection[str]
+) -> Content:
+    """A reassessment's starting content: the previous ratings of dynamic items and the plan;
+    historical items only where the caseworker confirmed them. The judgement starts empty."""
+    historical = {item.code for d in instrument.domains if d.historical for item in d.items}
+    items = {
+        code: replace(rating)
+        for code, rating in previous.items.items()
+        if instrument.item(code) is not None
+        and (code not in historical or code in confirmed_historical)
+    }
+    return Content(items=items, plan=[replace(entry) for entry in previous.plan])
+
+
+@dataclass(frozen=True)
+class ReassessmentBasis:
+    """What a reassessment with `instrument` would start from: the last approved assessment,
+    and its historical items for the caseworker to confirm one by one."""
+
+    instrument: Instrument
+    previous: Assessment
+    historical: list[tuple[Item, str | None]]  # item, its previous rating code
+
+
+def reassessment_bases(
+    session: Session, vault: Vault, user: User, case: Case, instruments: list[Instrument]
+) -> list[ReassessmentBasis]:
+    bases = []
+    for instrument in instruments:
+        if not any(d.historical for d in instrument.domains):
+            continue
+        previous = latest_approved(session, case, instrument.id)
+        if previous is None:
+            continue
+        content = open_content(session, vault, case, previous)
+        audit.append(
+            session,
+            user.as_actor(),
+            "case:assessment:read",
+            object_type="assessment",
+            object_id=previous.id,
+            details={"purpose": "reassessment"},
+        )
+        historical = [
+            (item, content.rating(item.code).rating)
+            for domain in instrument.domains
+            if domain.historical
+            for item in domain.items
+        ]
+        bases.append(ReassessmentBasis(instrument, previous, historical))
+    return bases
+
+
 def start_assessment(
     session: Session,
     vault: Vault,
@@ -102,9 +192,11 @@ def start_assessment(
     case: Case,
     instrument: Instrument,
     eligibility_reason: str = "",
+    confirmed_historical: Collection[str] = (),
 ) -> Assessment:
     """Open a draft. An instrument outside the child's age or sex range needs a written reason,
-    which the supervisor sees."""
+    which the supervisor sees. If the case has an approved assessment with the same
+    instrument, this is a reassessment that starts from it."""
     if not policy.can_start_assessment(user, case):
         raise _refuse(session, user, "case:assessment:create", case.id)
     now = utcnow()
@@ -116,6 +208,12 @@ def start_assessment(
             N_("The instrument is not meant for this child's age or sex: give a reason to use it.")
         )
     record_version(session, instrument)
+    previous = latest_approved(session, case, instrument.id)
+    start = Content()
+    if previous is not None:
+        start = carried_forward(
+            instrument, open_content(session, vault, case, previous), confirmed_historical
+        )
     assessment_id = new_id()
     assessment = Assessment(
         id=assessment_id,
@@ -127,7 +225,9 @@ def start_assessment(
         created_by_id=user.id,
         created_dt=now,
         updated_dt=now,
-        content=_seal_content(session, vault, case, assessment_id, Content()),
+        content=_seal_content(session, vault, case, assessment_id, start),
+        kind=AssessmentKind.INITIAL if previous is None else AssessmentKind.REASSESSMENT,
+        previous_id=None if previous is None else previous.id,
         eligibility_reason=vault.seal_json(
             session, case.data_key_id, reason, "assessment", "eligibility_reason", assessment_id
         )
@@ -146,23 +246,30 @@ def start_assessment(
             "case": str(case.id),
             "instrument": f"{instrument.id}@{instrument.version}",
             "outside_target_group": bool(reason),
+            "reassesses": None if previous is None else str(previous.id),
+            "carried_forward_historical": sorted(confirmed_historical) if previous else [],
         },
     )
     return assessment
 
 
 def read_assessment(
-    session: Session, vault: Vault, user: User, case: Case, assessment: Assessment
+    session: Session,
+    vault: Vault,
+    user: User,
+    case: Case,
+    assessment: Assessment,
+    purpose: str = "read",
 ) -> AssessmentView:
-    if not policy.can_read_assessment(user, case):
-        raise _refuse(session, user, "case:assessment:read", assessment.id)
-    audit.append(
-        session,
-        user.as_actor(),
-        "case:assessment:read",
-        object_type="assessment",
-        object_id=assessment.id,
-    )
+    """Decrypt an assessment for display; `purpose` ("read" or "print") names the audit action."""
+    tag = f"case:assessment:{purpose}"
+    if not policy.can_read_assessment(
+        user,
+        case,
+        emergency=not same_unit(user, case) and has_emergency_access(session, user, case),
+    ):
+        raise _refuse(session, user, tag, assessment.id)
+    audit.append(session, user.as_actor(), tag, object_type="assessment", object_id=assessment.id)
     rows = session.execute(
         select(ReviewDecision, User.display_name)
         .join(User, User.id == ReviewDecision.author_id)
@@ -180,19 +287,26 @@ def read_assessment(
         )
         for row, name in rows
     ]
-    reason = None
-    if assessment.eligibility_reason is not None:
-        reason = vault.open_json(
-            session,
-            case.data_key_id,
-            assessment.eligibility_reason,
-            "assessment",
-            "eligibility_reason",
-            assessment.id,
-        )
     return AssessmentView(
-        assessment, open_content(session, vault, case, assessment), decisions, reason
+        assessment,
+        open_content(session, vault, case, assessment),
+        decisions,
+        _open_text(session, vault, case, assessment, "eligibility_reason"),
+        _open_text(session, vault, case, assessment, "correction_reason"),
+        session.scalar(select(User.display_name).where(User.id == assessment.created_by_id)) or "",
     )
+
+
+def _open_text(
+    session: Session, vault: Vault, case: Case, assessment: Assessment, column: str
+) -> str | None:
+    sealed = getattr(assessment, column)
+    if sealed is None:
+        return None
+    text: str = vault.open_json(
+        session, case.data_key_id, sealed, "assessment", column, assessment.id
+    )
+    return text
 
 
 def save_assessment(
@@ -251,6 +365,30 @@ def submit_assessment(
     )
 
 
+def _record_decision(
+    session: Session,
+    vault: Vault,
+    user: User,
+    case: Case,
+    assessment: Assessment,
+    action: Action,
+    comment: str,
+) -> ReviewDecision:
+    decision_id = new_id()
+    decision = ReviewDecision(
+        id=decision_id,
+        assessment_id=assessment.id,
+        author_id=user.id,
+        decision=action.value,
+        created_dt=utcnow(),
+        comment=vault.seal_json(
+            session, case.data_key_id, comment, "review_decision", "comment", decision_id
+        ),
+    )
+    session.add(decision)
+    return decision
+
+
 def _decide(
     session: Session,
     vault: Vault,
@@ -264,26 +402,14 @@ def _decide(
     if not policy.can_review_assessment(user, case):
         raise _refuse(session, user, tag, assessment.id)
     new_state = _transition(assessment, action)
-    now = utcnow()
-    decision_id = new_id()
-    decision = ReviewDecision(
-        id=decision_id,
-        assessment_id=assessment.id,
-        author_id=user.id,
-        decision=action.value,
-        created_dt=now,
-        comment=vault.seal_json(
-            session, case.data_key_id, comment, "review_decision", "comment", decision_id
-        ),
-    )
-    session.add(decision)
+    decision = _record_decision(session, vault, user, case, assessment, action, comment)
     details: dict[str, str] = {}
     if action is Action.APPROVE:
         assessment.content_hash = content_hash(open_content(session, vault, case, assessment))
         details["content_hash"] = assessment.content_hash
     assessment.state = new_state.value
     assessment.decided_by_id = user.id
-    assessment.decided_dt = assessment.updated_dt = now
+    assessment.decided_dt = assessment.updated_dt = decision.created_dt
     session.flush()
     audit.append(
         session,
@@ -293,7 +419,26 @@ def _decide(
         object_id=assessment.id,
         details=details,
     )
+    if action is Action.APPROVE and assessment.previous_id is not None:
+        _supersede(session, user, assessment.previous_id, assessment.id)
     return decision
+
+
+def _supersede(session: Session, user: User, previous_id: uuid.UUID, by_id: uuid.UUID) -> None:
+    """An approved reassessment or correction replaces the approved assessment it started from."""
+    previous = session.get(Assessment, previous_id)
+    if previous is None or previous.state != State.APPROVED.value:
+        return
+    previous.state = _transition(previous, Action.SUPERSEDE).value
+    session.flush()
+    audit.append(
+        session,
+        user.as_actor(),
+        "case:assessment:supersede",
+        object_type="assessment",
+        object_id=previous.id,
+        details={"by": str(by_id)},
+    )
 
 
 def return_assessment(
@@ -305,20 +450,197 @@ def return_assessment(
 
 
 def approve_assessment(
-    session: Session, vault: Vault, user: User, case: Case, assessment: Assessment, comment: str
+    session: Session,
+    vault: Vault,
+    passwords: Passwords,
+    user: User,
+    case: Case,
+    assessment: Assessment,
+    comment: str,
+    password: str,
 ) -> ReviewDecision:
+    """Approve and sign: the supervisor's password is asked again, and the content is frozen
+    under a hash recorded in the audit chain."""
+    if not policy.can_review_assessment(user, case):
+        raise _refuse(session, user, "case:assessment:approve", assessment.id)
+    if not passwords.verify(user.password_hash, password):
+        audit.append(
+            session,
+            user.as_actor(),
+            "case:assessment:sign",
+            object_type="assessment",
+            object_id=assessment.id,
+            outcome=audit.Outcome.FAILURE,
+        )
+        raise SignatureRefused(N_("The password was wrong: the assessment was not approved."))
     return _decide(session, vault, user, case, assessment, Action.APPROVE, comment.strip())
 
 
-def review_queue(session: Session, user: User) -> list[tuple[Assessment, Case]]:
-    """Submitted assessments of the supervisor's unit, oldest first. Shows no identity."""
+def withdraw_assessment(
+    session: Session, vault: Vault, user: User, case: Case, assessment: Assessment, reason: str
+) -> ReviewDecision:
+    if not policy.can_edit_assessment(user, case):
+        raise _refuse(session, user, "case:assessment:withdraw", assessment.id)
+    if not reason.strip():
+        raise DomainError(N_("A reason is needed to withdraw an assessment."))
+    new_state = _transition(assessment, Action.WITHDRAW)
+    decision = _record_decision(
+        session, vault, user, case, assessment, Action.WITHDRAW, reason.strip()
+    )
+    assessment.state = new_state.value
+    assessment.updated_dt = decision.created_dt
+    session.flush()
+    audit.append(
+        session,
+        user.as_actor(),
+        "case:assessment:withdraw",
+        object_type="assessment",
+        object_id=assessment.id,
+    )
+    return decision
+
+
+def start_correction(
+    session: Session,
+    vault: Vault,
+    user: User,
+    case: Case,
+    approved: Assessment,
+    reason: str,
+) -> Assessment:
+    """A correction of an approved assessment is a new version, made with the same instrument
+    version, starting from the approved content; the approved one stays readable."""
+    if not policy.can_start_assessment(user, case):
+        raise _refuse(session, user, "case:assessment:correct", approved.id)
+    if approved.state != State.APPROVED.value:
+        raise WorkflowError(N_("Only an approved assessment can be corrected."))
+    if not reason.strip():
+        raise DomainError(N_("A reason is needed to correct an approved assessment."))
+    open_draft = session.scalar(
+        select(Assessment.id).where(
+            Assessment.previous_id == approved.id,
+            Assessment.state.in_([State.DRAFT.value, State.SUBMITTED.value, State.RETURNED.value]),
+        )
+    )
+    if open_draft is not None:
+        raise WorkflowError(N_("A new version of this assessment is already being worked on."))
+    now = utcnow()
+    assessment_id = new_id()
+    eligibility = _open_text(session, vault, case, approved, "eligibility_reason")
+    correction = Assessment(
+        id=assessment_id,
+        case_id=case.id,
+        instrument_id=approved.instrument_id,
+        instrument_version=approved.instrument_version,
+        instrument_hash=approved.instrument_hash,
+        state=State.DRAFT.value,
+        created_by_id=user.id,
+        created_dt=now,
+        updated_dt=now,
+        kind=AssessmentKind.CORRECTION,
+        previous_id=approved.id,
+        content=_seal_content(
+            session, vault, case, assessment_id, open_content(session, vault, case, approved)
+        ),
+        eligibility_reason=None
+        if eligibility is None
+        else vault.seal_json(
+            session,
+            case.data_key_id,
+            eligibility,
+            "assessment",
+            "eligibility_reason",
+            assessment_id,
+        ),
+        correction_reason=vault.seal_json(
+            session,
+            case.data_key_id,
+            reason.strip(),
+            "assessment",
+            "correction_reason",
+            assessment_id,
+        ),
+    )
+    session.add(correction)
+    session.flush()
+    audit.append(
+        session,
+        user.as_actor(),
+        "case:assessment:correct",
+        object_type="assessment",
+        object_id=correction.id,
+        details={"corrects": str(approved.id)},
+    )
+    return correction
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """One submitted assessment in a supervisor's queue, with what needs attention."""
+
+    assessment: Assessment
+    case: Case
+    warnings: int  # consistency warnings of the instrument
+    critical: int  # items marked critical
+    outside_target_group: bool
+    kind: str
+
+
+def review_queue(
+    session: Session,
+    vault: Vault,
+    user: User,
+    instrument_of: Callable[[Assessment], Instrument],
+) -> list[QueueRow]:
+    """Submitted assessments of the supervisor's unit, oldest first, with their warnings.
+    Shows no identity; decrypting the content to count warnings is audited as one list read."""
     rows = session.execute(
         select(Assessment, Case)
         .join(Case, Case.id == Assessment.case_id)
         .where(Case.unit_id == user.unit_id, Assessment.state == State.SUBMITTED.value)
         .order_by(Assessment.submitted_dt)
     ).all()
-    return [(a, c) for a, c in rows]
+    queue = []
+    for assessment, case in rows:
+        content = open_content(session, vault, case, assessment)
+        instrument = instrument_of(assessment)
+        queue.append(
+            QueueRow(
+                assessment,
+                case,
+                len(applicable_rules(instrument, content)),
+                sum(1 for r in content.items.values() if r.is_critical),
+                assessment.eligibility_reason is not None,
+                assessment.kind,
+            )
+        )
+    audit.append(
+        session,
+        user.as_actor(),
+        "case:assessment:list",
+        object_type="unit",
+        object_id=user.unit_id,
+        details={"assessments": [str(row.assessment.id) for row in queue]},
+    )
+    return queue
+
+
+def compare_assessments(
+    session: Session, vault: Vault, user: User, case: Case, chosen: list[Assessment]
+) -> list[tuple[Assessment, Content]]:
+    """Up to four assessments of one case side by side, oldest first; one audited read."""
+    if not policy.can_read_assessment(user, case):
+        raise _refuse(session, user, "case:assessment:compare", case.id)
+    ordered = sorted(chosen, key=lambda a: a.created_dt)[-MAX_COMPARED:]
+    audit.append(
+        session,
+        user.as_actor(),
+        "case:assessment:compare",
+        object_type="case",
+        object_id=case.id,
+        details={"assessments": [str(a.id) for a in ordered]},
+    )
+    return [(a, open_content(session, vault, case, a)) for a in ordered]
 
 
 def case_assessments(session: Session, case: Case) -> list[Assessment]:

@@ -1,17 +1,29 @@
+"""Assessment pages. Each view: load (404) -> authorize -> validate -> one service -> render."""
+
 from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
 from riskassess.assessments import policy, services
-from riskassess.assessments.content import applicable_rules, progress, research_index
-from riskassess.assessments.forms import ReviewForm, StartAssessmentForm, SubmitForm, rating_form
+from riskassess.assessments.content import Content, section_progress, summarize
+from riskassess.assessments.forms import (
+    CorrectionForm,
+    ReviewForm,
+    StartAssessmentForm,
+    SubmitForm,
+    WithdrawForm,
+    domain_form,
+    judgement_form,
+)
 from riskassess.assessments.models import Assessment
 from riskassess.assessments.workflow import Action, State, allowed
 from riskassess.cases.models import Case
+from riskassess.cases.services import emergency_accesses_to_review
 from riskassess.cases.views import load_case
 from riskassess.core.permissions import Permission
 from riskassess.errors import AccessDenied, DomainError, EditConflict
@@ -21,19 +33,32 @@ from riskassess.web import db, locale, require, state, user, vault
 
 bp = Blueprint("assessments", __name__)
 
+CONFLICT = _l(
+    "Someone else saved this assessment after you opened it. Nothing was saved: "
+    "copy what you wrote, reload the page and enter it again."
+)
 
-def load_assessment(assessment_id: uuid.UUID) -> tuple[Assessment, Case, Instrument]:
-    assessment = db().get(Assessment, assessment_id)
-    if assessment is None:
-        abort(404)
-    instrument = definition_for(
+
+def instrument_of(assessment: Assessment) -> Instrument:
+    """The exact instrument version an assessment was made with."""
+    return definition_for(
         db(),
         state().instruments,
         assessment.instrument_id,
         assessment.instrument_version,
         assessment.instrument_hash,
     )
-    return assessment, load_case(assessment.case_id), instrument
+
+
+def load_assessment(assessment_id: uuid.UUID) -> tuple[Assessment, Case, Instrument]:
+    assessment = db().get(Assessment, assessment_id)
+    if assessment is None:
+        abort(404)
+    return assessment, load_case(assessment.case_id), instrument_of(assessment)
+
+
+def _to_show(assessment: Assessment) -> Response:
+    return redirect(url_for("assessments.show", assessment_id=assessment.id))
 
 
 @bp.post("/cases/<uuid:case_id>/assessments")
@@ -50,14 +75,21 @@ def start(case_id: uuid.UUID) -> Response:
         abort(400)
     try:
         assessment = services.start_assessment(
-            db(), vault(), user(), case, instrument, form.eligibility_reason.data or ""
+            db(),
+            vault(),
+            user(),
+            case,
+            instrument,
+            form.eligibility_reason.data or "",
+            confirmed_historical=request.form.getlist("carry"),
         )
     except AccessDenied:
         abort(403)
     except DomainError as exc:
         flash(_(exc.message), "error")
         return redirect(url_for("cases.show_case", case_id=case.id))
-    return redirect(url_for("assessments.edit", assessment_id=assessment.id))
+    first = instrument.domains[0].code
+    return redirect(url_for("assessments.rate", assessment_id=assessment.id, domain_code=first))
 
 
 @bp.get("/assessments/<uuid:assessment_id>")
@@ -68,69 +100,134 @@ def show(assessment_id: uuid.UUID) -> str:
         view = services.read_assessment(db(), vault(), user(), case, assessment)
     except AccessDenied:
         abort(403)
-    state_now = State(assessment.state)
-    can_review = policy.can_review_assessment(user(), case) and allowed(state_now, Action.APPROVE)
-    can_edit = policy.can_edit_assessment(user(), case) and allowed(state_now, Action.EDIT)
-    can_submit = policy.can_edit_assessment(user(), case) and allowed(state_now, Action.SUBMIT)
+    now = State(assessment.state)
+    may_edit = policy.can_edit_assessment(user(), case)
     return render_template(
         "assessments/show.html",
         view=view,
+        assessment=assessment,
         case=case,
         instrument=instrument,
-        progress=progress(instrument, view.content),
-        warnings=applicable_rules(instrument, view.content),
-        research=research_index(instrument, view.content),
-        review_form=ReviewForm() if can_review else None,
-        submit_form=SubmitForm() if can_submit else None,
-        can_edit=can_edit,
+        summary=summarize(instrument, view.content),
+        review_form=ReviewForm()
+        if policy.can_review_assessment(user(), case) and allowed(now, Action.APPROVE)
+        else None,
+        submit_form=SubmitForm() if may_edit and allowed(now, Action.SUBMIT) else None,
+        withdraw_form=WithdrawForm() if may_edit and allowed(now, Action.WITHDRAW) else None,
+        correction_form=CorrectionForm()
+        if policy.can_start_assessment(user(), case) and now is State.APPROVED
+        else None,
+        can_edit=may_edit and allowed(now, Action.EDIT),
+        sections=section_progress(instrument, view.content),
     )
 
 
-@bp.route("/assessments/<uuid:assessment_id>/edit", methods=["GET", "POST"])
-@require(Permission.ASSESSMENT_EDIT)
-def edit(assessment_id: uuid.UUID) -> Response | str:
+@bp.get("/assessments/<uuid:assessment_id>/report")
+@require(Permission.ASSESSMENT_READ)
+def report(assessment_id: uuid.UUID) -> str:
+    """The print-ready report; opening it is audited as a print."""
     assessment, case, instrument = load_assessment(assessment_id)
     try:
-        view = services.read_assessment(db(), vault(), user(), case, assessment)
+        view = services.read_assessment(db(), vault(), user(), case, assessment, purpose="print")
     except AccessDenied:
         abort(403)
+    return render_template(
+        "assessments/report.html",
+        view=view,
+        case=case,
+        instrument=instrument,
+        summary=summarize(instrument, view.content),
+    )
+
+
+def _editable(assessment_id: uuid.UUID) -> tuple[Assessment, Case, Instrument, Content] | Response:
+    """Load an assessment for editing, or the redirect to its page when it cannot be edited."""
+    assessment, case, instrument = load_assessment(assessment_id)
     if not policy.can_edit_assessment(user(), case):
+        services.deny_assessment(db(), user(), "case:assessment:update", assessment)
         abort(403)
+    view = services.read_assessment(db(), vault(), user(), case, assessment)
     if not allowed(State(assessment.state), Action.EDIT):
         flash(_("This assessment can no longer be changed."), "error")
-        return redirect(url_for("assessments.show", assessment_id=assessment.id))
-    form = rating_form(instrument, locale(), view.content, assessment.lock_version)
+        return _to_show(assessment)
+    return assessment, case, instrument, view.content
+
+
+def _save(case: Case, assessment: Assessment, content: Content, based_on: int) -> str | None:
+    """Save through the service; return the error to show, or None when saved."""
+    try:
+        services.save_assessment(db(), vault(), user(), case, assessment, content, based_on)
+    except EditConflict:
+        return str(CONFLICT)
+    flash(_("Saved."), "success")
+    return None
+
+
+@bp.route("/assessments/<uuid:assessment_id>/rate/<domain_code>", methods=["GET", "POST"])
+@require(Permission.ASSESSMENT_EDIT)
+def rate(assessment_id: uuid.UUID, domain_code: str) -> Response | str:
+    loaded = _editable(assessment_id)
+    if isinstance(loaded, Response):
+        return loaded
+    assessment, case, instrument, content = loaded
+    codes = [d.code for d in instrument.domains]
+    if domain_code not in codes:
+        abort(404)
+    domain = instrument.domains[codes.index(domain_code)]
+    form = domain_form(instrument, domain, locale(), content, assessment.lock_version)
     error = None
     if form.validate_on_submit():
-        based_on = form.based_on_version()
-        try:
-            services.save_assessment(
-                db(),
-                vault(),
-                user(),
-                case,
-                assessment,
-                form.to_content(),
-                -1 if based_on is None else based_on,
-            )
-        except EditConflict:
-            error = _(
-                "Someone else saved this assessment after you opened it. Nothing was saved: "
-                "copy what you wrote, reload the page and enter it again."
-            )
-        else:
-            flash(_("Saved."), "success")
-            return redirect(url_for("assessments.show", assessment_id=assessment.id))
+        error = _save(case, assessment, form.apply(content), form.based_on_version())
+        if error is None:
+            if "next" not in request.form:
+                target = url_for(
+                    "assessments.rate", assessment_id=assessment.id, domain_code=domain.code
+                )
+            elif domain is instrument.domains[-1]:
+                target = url_for("assessments.judgement", assessment_id=assessment.id)
+            else:
+                following = codes[codes.index(domain_code) + 1]
+                target = url_for(
+                    "assessments.rate", assessment_id=assessment.id, domain_code=following
+                )
+            return redirect(target)
     elif form.is_submitted():
-        error = _("Some answers could not be saved. See the marked fields.")
+        error = _("Nothing was saved. Correct the marked fields.")
     return render_template(
-        "assessments/edit.html",
+        "assessments/rate.html",
+        form=form,
+        domain=domain,
+        case=case,
+        assessment=assessment,
+        instrument=instrument,
+        sections=section_progress(instrument, content),
+        error=error,
+    )
+
+
+@bp.route("/assessments/<uuid:assessment_id>/judgement", methods=["GET", "POST"])
+@require(Permission.ASSESSMENT_EDIT)
+def judgement(assessment_id: uuid.UUID) -> Response | str:
+    loaded = _editable(assessment_id)
+    if isinstance(loaded, Response):
+        return loaded
+    assessment, case, instrument, content = loaded
+    form = judgement_form(instrument, locale(), content, assessment.lock_version)
+    error = None
+    if form.validate_on_submit():
+        error = _save(case, assessment, form.apply(content), form.based_on_version())
+        if error is None:
+            return _to_show(assessment)
+    elif form.is_submitted():
+        error = _("Nothing was saved. Correct the marked fields.")
+    return render_template(
+        "assessments/judgement.html",
         form=form,
         case=case,
         assessment=assessment,
         instrument=instrument,
-        progress=progress(instrument, view.content),
-        warnings=applicable_rules(instrument, view.content),
+        summary=summarize(instrument, content),
+        sections=section_progress(instrument, content),
         error=error,
     )
 
@@ -146,35 +243,77 @@ def submit(assessment_id: uuid.UUID) -> Response:
     except AccessDenied:
         abort(403)
     except services.IncompleteAssessment as exc:
-        unrated = [p.item for p in exc.problems if p.kind == "unrated" and p.item]
-        no_rationale = [p.item for p in exc.problems if p.kind == "no_rationale" and p.item]
-        if unrated:
-            flash(_("Not rated yet: %(items)s.", items=", ".join(unrated)), "error")
-        if no_rationale:
-            flash(_("Rationale missing: %(items)s.", items=", ".join(no_rationale)), "error")
-        if any(p.kind in ("no_judgement", "no_reason") for p in exc.problems):
-            flash(_("The overall judgement and its reasons are needed."), "error")
-        for problem in exc.problems:
-            if problem.rule is not None:
-                flash(
-                    _(
-                        "A reason is needed: %(warning)s",
-                        warning=problem.rule.message.get(locale()),
-                    ),
-                    "error",
-                )
-        return redirect(url_for("assessments.show", assessment_id=assessment.id))
-    except DomainError:
-        flash(_("This step is not possible in the assessment's current state."), "error")
-        return redirect(url_for("assessments.show", assessment_id=assessment.id))
+        _explain(exc)
+        return _to_show(assessment)
+    except DomainError as exc:
+        flash(_(exc.message), "error")
+        return _to_show(assessment)
     flash(_("Submitted for review."), "success")
-    return redirect(url_for("assessments.show", assessment_id=assessment.id))
+    return _to_show(assessment)
+
+
+def _explain(exc: services.IncompleteAssessment) -> None:
+    """One message per kind of gap, naming the items."""
+    unrated = [p.item for p in exc.problems if p.kind == "unrated" and p.item]
+    no_rationale = [p.item for p in exc.problems if p.kind == "no_rationale" and p.item]
+    if unrated:
+        flash(_("Not rated yet: %(items)s.", items=", ".join(unrated)), "error")
+    if no_rationale:
+        flash(_("Rationale missing: %(items)s.", items=", ".join(no_rationale)), "error")
+    if any(p.kind in ("no_judgement", "no_reason") for p in exc.problems):
+        flash(_("The overall judgement and its reasons are needed."), "error")
+    for problem in exc.problems:
+        if problem.rule is not None:
+            message = problem.rule.message.get(locale())
+            flash(_("A reason is needed: %(warning)s", warning=message), "error")
+
+
+@bp.post("/assessments/<uuid:assessment_id>/withdraw")
+@require(Permission.ASSESSMENT_EDIT)
+def withdraw(assessment_id: uuid.UUID) -> Response:
+    assessment, case, _instrument = load_assessment(assessment_id)
+    form = WithdrawForm()
+    if not form.validate_on_submit():
+        flash(_("A reason is needed to withdraw an assessment."), "error")
+        return _to_show(assessment)
+    try:
+        services.withdraw_assessment(db(), vault(), user(), case, assessment, form.reason.data)
+    except AccessDenied:
+        abort(403)
+    except DomainError as exc:
+        flash(_(exc.message), "error")
+        return _to_show(assessment)
+    flash(_("The assessment was withdrawn."), "success")
+    return _to_show(assessment)
+
+
+@bp.post("/assessments/<uuid:assessment_id>/correct")
+@require(Permission.ASSESSMENT_CREATE)
+def correct(assessment_id: uuid.UUID) -> Response:
+    assessment, case, instrument = load_assessment(assessment_id)
+    form = CorrectionForm()
+    if not form.validate_on_submit():
+        flash(_("A reason is needed to correct an approved assessment."), "error")
+        return _to_show(assessment)
+    try:
+        correction = services.start_correction(
+            db(), vault(), user(), case, assessment, form.reason.data
+        )
+    except AccessDenied:
+        abort(403)
+    except DomainError as exc:
+        flash(_(exc.message), "error")
+        return _to_show(assessment)
+    first = instrument.domains[0].code
+    return redirect(url_for("assessments.rate", assessment_id=correction.id, domain_code=first))
 
 
 @bp.get("/reviews")
 @require(Permission.ASSESSMENT_REVIEW)
 def review_queue() -> str:
-    return render_template("assessments/queue.html", rows=services.review_queue(db(), user()))
+    rows = services.review_queue(db(), vault(), user(), instrument_of)
+    accesses = emergency_accesses_to_review(db(), user())
+    return render_template("assessments/queue.html", rows=rows, accesses=accesses)
 
 
 @bp.post("/assessments/<uuid:assessment_id>/review")
@@ -184,12 +323,21 @@ def review(assessment_id: uuid.UUID) -> Response:
     form = ReviewForm()
     if not form.validate_on_submit():
         flash(_("Choose whether to approve or return the assessment."), "error")
-        return redirect(url_for("assessments.show", assessment_id=assessment.id))
+        return _to_show(assessment)
     comment = form.comment.data or ""
     try:
         if form.decision.data == "approve":
-            services.approve_assessment(db(), vault(), user(), case, assessment, comment)
-            flash(_("The assessment is approved."), "success")
+            services.approve_assessment(
+                db(),
+                vault(),
+                state().passwords,
+                user(),
+                case,
+                assessment,
+                comment,
+                form.password.data or "",
+            )
+            flash(_("The assessment is approved and signed."), "success")
         else:
             services.return_assessment(db(), vault(), user(), case, assessment, comment)
             flash(_("The assessment was returned to the caseworker."), "success")
@@ -197,4 +345,33 @@ def review(assessment_id: uuid.UUID) -> Response:
         abort(403)
     except DomainError as exc:
         flash(_(exc.message), "error")
-    return redirect(url_for("assessments.show", assessment_id=assessment.id))
+    return _to_show(assessment)
+
+
+@bp.get("/cases/<uuid:case_id>/compare")
+@require(Permission.ASSESSMENT_READ)
+def compare(case_id: uuid.UUID) -> str:
+    """Up to four assessments of the case with the same instrument, side by side."""
+    case = load_case(case_id)
+    wanted = set(request.args.getlist("a"))
+    candidates = [
+        a for a in services.case_assessments(db(), case) if a.state != State.WITHDRAWN.value
+    ]
+    chosen = [a for a in candidates if str(a.id) in wanted] or candidates[: services.MAX_COMPARED]
+    if {a.instrument_id for a in chosen} and len({a.instrument_id for a in chosen}) > 1:
+        flash(_("Only assessments made with the same instrument can be compared."), "error")
+        first = chosen[0].instrument_id
+        chosen = [a for a in chosen if a.instrument_id == first]
+    try:
+        columns = services.compare_assessments(db(), vault(), user(), case, chosen)
+    except AccessDenied:
+        abort(403)
+    instruments = [instrument_of(a) for a, _content in columns]
+    return render_template(
+        "assessments/compare.html",
+        case=case,
+        candidates=candidates,
+        columns=columns,
+        instrument=instruments[-1] if instruments else None,
+        summaries=[summarize(i, c) for i, (_a, c) in zip(instruments, columns, strict=True)],
+    )

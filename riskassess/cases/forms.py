@@ -4,7 +4,15 @@ from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, RadioField, SelectChoice, StringField
+from wtforms import (
+    BooleanField,
+    DateField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 from riskassess.cases.identity import InvalidPersonnummer, normalize_personnummer
@@ -23,6 +31,11 @@ class CaseForm(BaseForm):
         _l("Sex"),
         choices=[SelectChoice("female", _l("Girl")), SelectChoice("male", _l("Boy"))],
         validators=[InputRequired()],
+    )
+
+    is_protected = BooleanField(
+        _l("Protected identity (skyddade personuppgifter)"),
+        description=_l("Name and personal identity number are then hidden in every list."),
     )
 
     normalized_pnr: str | None = None
@@ -46,3 +59,100 @@ class CaseForm(BaseForm):
             raise ValidationError(
                 _l("The date of birth does not match the personal identity number.")
             )
+
+
+PURPOSE_LABELS = {
+    "case_handling": _l("Handling of the case"),
+    "supervision": _l("Supervision"),
+    "urgent_protection": _l("Urgent protection of the child"),
+    "other": _l("Other (describe)"),
+}
+
+
+def _purpose_choices() -> list[SelectChoice]:
+    return [SelectChoice("", _l("Choose a reason"))] + [
+        SelectChoice(code, label) for code, label in PURPOSE_LABELS.items()
+    ]
+
+
+class RevealForm(BaseForm):
+    """The reason for viewing a protected identity, asked at every view."""
+
+    purpose = SelectField(_l("Reason"), choices=_purpose_choices(), validators=[DataRequired()])
+    note = TextAreaField(_l("Note (optional)"), validators=[Length(max=1000)])
+
+
+class EmergencyForm(BaseForm):
+    personnummer = StringField(
+        _l("Personal identity number"), validators=[DataRequired(), Length(max=20)]
+    )
+    purpose = SelectField(_l("Reason"), choices=_purpose_choices(), validators=[DataRequired()])
+    note = TextAreaField(
+        _l("Why emergency access is needed"), validators=[DataRequired(), Length(max=1000)]
+    )
+
+    normalized_pnr: str | None = None
+
+    def validate_personnummer(self, field: Any) -> None:
+        try:
+            self.normalized_pnr, _born = normalize_personnummer(field.data)
+        except InvalidPersonnummer:
+            raise ValidationError(
+                _l("Not a valid personal identity number (check the digits and the check digit).")
+            ) from None
+
+
+class CloseForm(BaseForm):
+    pass
+
+
+class ProtectionForm(BaseForm):
+    protect = SelectField(
+        choices=[SelectChoice("1", _l("Protect")), SelectChoice("0", _l("Remove protection"))],
+        validators=[DataRequired()],
+    )
+
+
+class AccessReviewForm(BaseForm):
+    pass
+
+
+class SearchForm(BaseForm):
+    """Search by personnummer: sent by POST only, so the number never appears in a URL."""
+
+    personnummer = StringField(
+        _l("Personal identity number"),
+        description=_l("10 or 12 digits; a coordination number (samordningsnummer) works too."),
+        validators=[DataRequired(), Length(max=20)],
+    )
+
+    normalized_pnr: str | None = None
+
+    def validate_personnummer(self, field: Any) -> None:
+        try:
+            self.normalized_pnr, _born = normalize_personnummer(field.data)
+        except InvalidPersonnummer:
+            raise ValidationError(
+                _l("Not a valid personal identity number (check the digits and the check digit).")
+            ) from None
+
+
+HOLD_REASON_LABELS = {
+    "research": _l("Kept for research (born on day 5, 15 or 25)"),
+    "legal": _l("Pending appeal, complaint, supervision or court matter"),
+    "archive": _l("Decision of the archive authority"),
+    "other": _l("Other (describe)"),
+}
+
+
+class RetentionHoldForm(BaseForm):
+    reason = RadioField(
+        _l("Reason for keeping the case"),
+        choices=[SelectChoice(code, label) for code, label in HOLD_REASON_LABELS.items()],
+        validators=[InputRequired()],
+    )
+    note = TextAreaField(_l("Note"), validators=[Length(max=1000)])
+
+
+class RetentionReleaseForm(BaseForm):
+    pass

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, LargeBinary, String
+from sqlalchemy import ForeignKey, LargeBinary, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from riskassess.core.db import Base, UTCDateTime, utcnow
@@ -32,3 +32,59 @@ class Case(Base):
     pnr_index: Mapped[str] = mapped_column(String(64), index=True)
     # Sealed JSON: name, personnummer, birth date, sex.
     identity: Mapped[bytes] = mapped_column(LargeBinary)
+    # The caseworker responsible for the case ("my cases"); the creator to begin with.
+    assigned_to_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id"))
+    closed_dt: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Skyddade personuppgifter: identity shown only to the assigned caseworker and the unit's
+    # supervisors, each time with a stated reason.
+    is_protected: Mapped[bool] = mapped_column(default=False, server_default=false())
+
+
+class AccessKind:
+    EMERGENCY = "emergency"  # nödåtkomst to a case outside one's unit, time-limited
+    PROTECTED = "protected"  # one view of a protected identity
+
+
+class CaseAccess(Base):
+    """An access that needs a stated reason: emergency access outside one's unit, or a view of
+    a protected identity. The purpose is a code (kept in the audit log); any free-text note is
+    sealed under the case's key, since it may mention the child."""
+
+    __tablename__ = "case_access"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("case_file.id"), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    purpose: Mapped[str] = mapped_column(String(30))
+    note: Mapped[bytes | None] = mapped_column(LargeBinary)
+    granted_dt: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_dt: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Emergency accesses are flagged for the supervisor's follow-up until reviewed.
+    reviewed_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id"))
+    reviewed_dt: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class HoldReason:
+    """Why a case is kept past its retention date (gallring is suspended while a hold lasts)."""
+
+    RESEARCH = "research"  # born on day 5, 15 or 25: kept for research (the municipality's rule)
+    LEGAL = "legal"  # an appeal, a complaint, supervision or a court matter is pending
+    ARCHIVE = "archive"  # a decision of the archive authority (arkivmyndigheten)
+    OTHER = "other"  # explained in the note
+
+    ALL = (RESEARCH, LEGAL, ARCHIVE, OTHER)
+
+
+class RetentionHold(Base):
+    """A supervisor's hold on a case's gallring. The reason is a code; the note is sealed under
+    the case's data key, since it may mention the child. Placing or lifting a hold is no entry
+    in the case itself, so it does not move the retention date."""
+
+    __tablename__ = "retention_hold"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("case_file.id"), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(20))
+    note: Mapped[bytes | None] = mapped_column(LargeBinary)
+    placed_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id"))
+    placed_dt: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

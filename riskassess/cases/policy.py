@@ -1,15 +1,57 @@
-"""Who may do what with one case. Roles say what kind of action; the unit says on which case."""
+"""Who may do what with one case. Roles say what kind of action; the unit says on which case;
+an emergency grant or the protected-identity rule narrows or widens that for one case."""
 
 from __future__ import annotations
 
 from riskassess.accounts.models import User
 from riskassess.cases.models import Case
-from riskassess.core.permissions import Permission, role_has
+from riskassess.core.permissions import Permission, Role, role_has
 
 
-def can_read_case(user: User, case: Case) -> bool:
-    return role_has(user.role, Permission.CASE_READ) and user.unit_id == case.unit_id
+def same_unit(user: User, case: Case) -> bool:
+    return user.unit_id is not None and user.unit_id == case.unit_id
+
+
+def can_read_case(user: User, case: Case, emergency: bool = False) -> bool:
+    """Read the case: staff of its unit, or someone holding an active emergency grant."""
+    return role_has(user.role, Permission.CASE_READ) and (same_unit(user, case) or emergency)
 
 
 def can_create_case(user: User) -> bool:
     return role_has(user.role, Permission.CASE_CREATE) and user.unit_id is not None
+
+
+def identity_needs_reason(user: User, case: Case) -> bool:
+    """A protected identity is never shown in passing: each view states a reason."""
+    return case.is_protected
+
+
+def can_reveal_identity(user: User, case: Case) -> bool:
+    """Protected identity: only the assigned caseworker and the unit's supervisors."""
+    if not case.is_protected:
+        return True
+    if not same_unit(user, case):
+        return False
+    return user.id == case.assigned_to_id or user.role == Role.SUPERVISOR
+
+
+def can_close_case(user: User, case: Case) -> bool:
+    return role_has(user.role, Permission.CASE_CLOSE) and same_unit(user, case)
+
+
+def can_set_protection(user: User, case: Case) -> bool:
+    return role_has(user.role, Permission.CASE_PROTECT) and same_unit(user, case)
+
+
+def can_request_emergency_access(user: User) -> bool:
+    return role_has(user.role, Permission.CASE_EMERGENCY)
+
+
+def can_hold_retention(user: User, case: Case) -> bool:
+    """Hold or release a case's gallring: the supervisors of its unit."""
+    return role_has(user.role, Permission.CASE_RETENTION_HOLD) and same_unit(user, case)
+
+
+def can_search_cases(user: User) -> bool:
+    """Search by personnummer, within one's own unit."""
+    return role_has(user.role, Permission.CASE_SEARCH) and user.unit_id is not None

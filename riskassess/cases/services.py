@@ -5,20 +5,24 @@ from __future__ import annotations
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from riskassess.accounts.models import User
+from riskassess.assessments.models import Assessment
+from riskassess.assessments.workflow import State
 from riskassess.cases import policy
 from riskassess.cases.identity import format_personnummer
-from riskassess.cases.models import Case, CaseStatus
+from riskassess.cases.models import AccessKind, Case, CaseAccess, CaseStatus
 from riskassess.core import audit
 from riskassess.core.db import new_id, utcnow
 from riskassess.core.keys import Vault
-from riskassess.errors import AccessDenied
+from riskassess.errors import N_, AccessDenied, DomainError
 
+# Assessment states that still need work; a case with one of them cannot be closed.
+OPEN_STATES = (State.DRAFT.value, State.SUBMITTED.value, State.RETURNED.value)
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
@@ -51,7 +55,12 @@ class Identity:
 @dataclass(frozen=True)
 class CaseView:
     case: Case
-    identity: Identity
+    identity: Identity | None  # None: a protected identity not revealed for this view
+
+
+# Why someone needs to see a protected identity or use emergency access. Codes go to the audit
+# log; a free-text note, which may mention the child, is sealed under the case's key.
+ACCESS_PURPOSES = ("case_handling", "supervision", "urgent_protection", "other")
 
 
 def _new_reference() -> str:
@@ -65,7 +74,9 @@ def open_identity(session: Session, vault: Vault, case: Case) -> Identity:
     )
 
 
-def create_case(session: Session, vault: Vault, user: User, identity: Identity) -> Case:
+def create_case(
+    session: Session, vault: Vault, user: User, identity: Identity, is_protected: bool = False
+) -> Case:
     if not policy.can_create_case(user):
         raise AccessDenied("You may not create cases.")
     assert user.unit_id is not None  # checked by the policy
@@ -78,6 +89,8 @@ def create_case(session: Session, vault: Vault, user: User, identity: Identity) 
         unit_id=user.unit_id,
         data_key_id=key.id,
         created_by_id=user.id,
+        assigned_to_id=user.id,
+        is_protected=is_protected,
         status=CaseStatus.OPEN,
         created_dt=now,
         updated_dt=now,
@@ -89,7 +102,12 @@ def create_case(session: Session, vault: Vault, user: User, identity: Identity) 
     session.add(case)
     session.flush()
     audit.append(
-        session, user.as_actor(), "case:case:create", object_type="case", object_id=case.id
+        session,
+        user.as_actor(),
+        "case:case:create",
+        object_type="case",
+        object_id=case.id,
+        details={"protected": is_protected},
     )
     return case
 
@@ -106,21 +124,120 @@ def deny(session: Session, user: User, action: str, object_type: str, object_id:
     )
 
 
-def read_case(session: Session, vault: Vault, user: User, case: Case) -> CaseView:
-    """Decrypt a case for display; the read is audited in the same transaction."""
-    if not policy.can_read_case(user, case):
+def has_emergency_access(session: Session, user: User, case: Case) -> bool:
+    """An unexpired emergency grant of this user to this case (outside the user's unit)."""
+    return (
+        session.scalar(
+            select(CaseAccess.id)
+            .where(
+                CaseAccess.case_id == case.id,
+                CaseAccess.user_id == user.id,
+                CaseAccess.kind == AccessKind.EMERGENCY,
+                CaseAccess.expires_dt > utcnow(),
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def may_read(session: Session, user: User, case: Case) -> bool:
+    """The unit rule, widened by an active emergency grant (only looked up when needed)."""
+    if policy.can_read_case(user, case):
+        return True
+    return policy.can_read_case(user, case, emergency=has_emergency_access(session, user, case))
+
+
+def read_case(
+    session: Session,
+    vault: Vault,
+    user: User,
+    case: Case,
+    reveal_purpose: str | None = None,
+    reveal_note: str = "",
+) -> CaseView:
+    """Decrypt a case for display; the read is audited in the same transaction. A protected
+    identity is decrypted only when a reason is given (`reveal_purpose`), which is recorded."""
+    if not may_read(session, user, case):
         deny(session, user, "case:case:read", "case", case.id)
         raise AccessDenied("You do not have access to this case.")
-    audit.append(session, user.as_actor(), "case:case:read", object_type="case", object_id=case.id)
-    return CaseView(case, open_identity(session, vault, case))
+    details: dict[str, object] = {}
+    if not policy.same_unit(user, case):
+        details["emergency"] = True
+    identity = None
+    if not case.is_protected:
+        identity = open_identity(session, vault, case)
+    elif reveal_purpose is not None:
+        if not policy.can_reveal_identity(user, case):
+            deny(session, user, "case:identity:reveal", "case", case.id)
+            raise AccessDenied("You may not see this protected identity.")
+        if reveal_purpose not in ACCESS_PURPOSES:
+            raise DomainError(N_("Choose the reason for viewing the protected identity."))
+        access = _record_access(
+            session, vault, user, case, AccessKind.PROTECTED, reveal_purpose, reveal_note
+        )
+        details.update(identity_shown=True, purpose=reveal_purpose, access=str(access.id))
+        identity = open_identity(session, vault, case)
+    audit.append(
+        session,
+        user.as_actor(),
+        "case:case:read",
+        object_type="case",
+        object_id=case.id,
+        details=details,
+    )
+    return CaseView(case, identity)
 
 
-def list_unit_cases(session: Session, vault: Vault, user: User) -> list[CaseView]:
-    """The open cases of the user's unit, with identity; one audit entry names every row shown."""
+def eligibility_basis(session: Session, vault: Vault, case: Case) -> tuple[date, str]:
+    """Birth date and sex, to offer the instruments meant for the child; never displayed."""
+    identity = open_identity(session, vault, case)
+    return identity.birth_date, identity.sex
+
+
+@dataclass(frozen=True)
+class CasePage:
+    views: list[CaseView]
+    total: int
+    page: int
+    pages: int
+
+
+CASES_PER_PAGE = 25
+
+
+def list_cases(
+    session: Session,
+    vault: Vault,
+    user: User,
+    *,
+    mine: bool,
+    status: str | None,
+    page: int,
+    per_page: int = CASES_PER_PAGE,
+) -> CasePage:
+    """One page of the unit's cases (or the user's own), newest change first. Protected
+    identities are never decrypted for a list. One audit entry names every row shown."""
+    conditions = [Case.unit_id == user.unit_id]
+    if mine:
+        conditions.append(Case.assigned_to_id == user.id)
+    if status in (CaseStatus.OPEN, CaseStatus.CLOSED):
+        conditions.append(Case.status == status)
+    total = session.scalar(select(func.count()).select_from(Case).where(*conditions)) or 0
+    pages = max(1, -(-total // per_page))
+    page = min(max(page, 1), pages)
     cases = session.scalars(
-        select(Case).where(Case.unit_id == user.unit_id).order_by(Case.created_dt.desc())
+        select(Case)
+        .where(*conditions)
+        .order_by(Case.updated_dt.desc(), Case.id)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
     ).all()
-    views = [CaseView(case, open_identity(session, vault, case)) for case in cases]
+    vault.preload(session, [c.data_key_id for c in cases if not c.is_protected])
+    views = [
+        CaseView(case, None if case.is_protected else open_identity(session, vault, case))
+        for case in cases
+    ]
     audit.append(
         session,
         user.as_actor(),
@@ -129,4 +246,185 @@ def list_unit_cases(session: Session, vault: Vault, user: User) -> list[CaseView
         object_id=user.unit_id,
         details={"cases": [str(c.id) for c in cases]},
     )
-    return views
+    return CasePage(views, total, page, pages)
+
+
+def _record_access(
+    session: Session,
+    vault: Vault,
+    user: User,
+    case: Case,
+    kind: str,
+    purpose: str,
+    note: str,
+    expires: datetime | None = None,
+) -> CaseAccess:
+    access_id = new_id()
+    access = CaseAccess(
+        id=access_id,
+        case_id=case.id,
+        user_id=user.id,
+        kind=kind,
+        purpose=purpose,
+        note=vault.seal_json(
+            session, case.data_key_id, note.strip(), "case_access", "note", access_id
+        )
+        if note.strip()
+        else None,
+        granted_dt=utcnow(),
+        expires_dt=expires,
+    )
+    session.add(access)
+    session.flush()
+    return access
+
+
+def close_case(session: Session, user: User, case: Case) -> None:
+    if not policy.can_close_case(user, case):
+        deny(session, user, "case:case:close", "case", case.id)
+        raise AccessDenied("You may not close this case.")
+    if case.status == CaseStatus.CLOSED:
+        raise DomainError(N_("The case is already closed."))
+    open_work = session.scalar(
+        select(func.count())
+        .select_from(Assessment)
+        .where(Assessment.case_id == case.id, Assessment.state.in_(OPEN_STATES))
+    )
+    if open_work:
+        raise DomainError(
+            N_("The case has assessments that are not finished: withdraw or complete them first.")
+        )
+    case.status = CaseStatus.CLOSED
+    case.closed_dt = case.updated_dt = utcnow()
+    session.flush()
+    audit.append(session, user.as_actor(), "case:case:close", object_type="case", object_id=case.id)
+
+
+def set_protection(session: Session, user: User, case: Case, protected: bool) -> None:
+    if not policy.can_set_protection(user, case):
+        deny(session, user, "case:case:protect", "case", case.id)
+        raise AccessDenied("You may not change the protection of this case.")
+    case.is_protected = protected
+    case.updated_dt = utcnow()
+    session.flush()
+    audit.append(
+        session,
+        user.as_actor(),
+        "case:case:protect",
+        object_type="case",
+        object_id=case.id,
+        details={"protected": protected},
+    )
+
+
+EMERGENCY_HOURS = 4
+
+
+def grant_emergency_access(
+    session: Session, vault: Vault, user: User, normalized_pnr: str, purpose: str, note: str
+) -> Case | None:
+    """Nödåtkomst: open a case outside one's unit, found by personnummer, for a few hours.
+    Needs a purpose; audited and flagged for the case unit's supervisors to follow up."""
+    if not policy.can_request_emergency_access(user):
+        raise AccessDenied("You may not use emergency access.")
+    if purpose not in ACCESS_PURPOSES:
+        raise DomainError(N_("Choose the reason for emergency access."))
+    if not note.strip():
+        raise DomainError(N_("Describe why emergency access is needed."))
+    case = session.scalar(
+        select(Case)
+        .where(Case.pnr_index == vault.blind_index(normalized_pnr), Case.unit_id != user.unit_id)
+        .order_by(Case.updated_dt.desc())
+        .limit(1)
+    )
+    if case is None:
+        audit.append(
+            session,
+            user.as_actor(),
+            "case:case:emergency",
+            outcome=audit.Outcome.FAILURE,
+            details={"purpose": purpose, "found": False},
+        )
+        return None
+    expires = utcnow() + timedelta(hours=EMERGENCY_HOURS)
+    access = _record_access(
+        session, vault, user, case, AccessKind.EMERGENCY, purpose, note, expires
+    )
+    audit.append(
+        session,
+        user.as_actor(),
+        "case:case:emergency",
+        object_type="case",
+        object_id=case.id,
+        details={"purpose": purpose, "access": str(access.id), "flagged": True},
+    )
+    return case
+
+
+def emergency_accesses_to_review(
+    session: Session, user: User
+) -> list[tuple[CaseAccess, Case, str]]:
+    """Unreviewed emergency accesses to cases of the supervisor's unit, oldest first."""
+    rows = session.execute(
+        select(CaseAccess, Case, User.display_name)
+        .join(Case, Case.id == CaseAccess.case_id)
+        .join(User, User.id == CaseAccess.user_id)
+        .where(
+            Case.unit_id == user.unit_id,
+            CaseAccess.kind == AccessKind.EMERGENCY,
+            CaseAccess.reviewed_dt.is_(None),
+        )
+        .order_by(CaseAccess.granted_dt)
+    ).all()
+    return [(access, case, name) for access, case, name in rows]
+
+
+def review_emergency_access(session: Session, user: User, access: CaseAccess) -> None:
+    case = session.get(Case, access.case_id)
+    if case is None or not policy.can_set_protection(user, case):
+        deny(session, user, "case:access:review", "case_access", access.id)
+        raise AccessDenied("You may not review this access.")
+    if access.reviewed_dt is not None:
+        raise DomainError(N_("This access has already been reviewed."))
+    access.reviewed_by_id = user.id
+    access.reviewed_dt = utcnow()
+    session.flush()
+    audit.append(
+        session,
+        user.as_actor(),
+        "case:access:review",
+        object_type="case_access",
+        object_id=access.id,
+    )
+
+
+def find_by_personnummer(
+    session: Session, vault: Vault, user: User, normalized_pnr: str
+) -> list[Case]:
+    """The cases of the user's own unit with this personnummer, found through the blind index.
+
+    Cases in other units are not searched at all, so the answer never reveals that a child has
+    a case elsewhere (emergency access is the separate, flagged way to reach one). The search
+    is audited with the cases it found; the number itself is never recorded.
+    """
+    if not policy.can_search_cases(user):
+        raise AccessDenied("You may not search for cases.")
+    found = [
+        case
+        for case in session.scalars(
+            select(Case)
+            .where(Case.pnr_index == vault.blind_index(normalized_pnr))
+            .where(Case.unit_id == user.unit_id)
+            .order_by(Case.created_dt.desc())
+        )
+        if policy.can_read_case(user, case)
+    ]
+    audit.append(
+        session,
+        user.as_actor(),
+        "case:case:search",
+        object_type="unit",
+        object_id=user.unit_id,
+        details={"cases": [str(c.id) for c in found]},
+    )
+    return found

@@ -3,17 +3,29 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from flask import Blueprint, abort, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from riskassess.assessments import policy as assessment_policy
 from riskassess.assessments.forms import StartAssessmentForm
-from riskassess.assessments.services import case_assessments, is_eligible
-from riskassess.cases import services
-from riskassess.cases.forms import CaseForm
-from riskassess.cases.models import Case
+from riskassess.assessments.services import age_on, case_assessments, reassessment_bases
+from riskassess.cases import policy, retention, services
+from riskassess.cases.forms import (
+    HOLD_REASON_LABELS,
+    AccessReviewForm,
+    CaseForm,
+    CloseForm,
+    EmergencyForm,
+    ProtectionForm,
+    RetentionHoldForm,
+    RetentionReleaseForm,
+    RevealForm,
+    SearchForm,
+)
+from riskassess.cases.models import Case, CaseAccess, CaseStatus
 from riskassess.core.permissions import Permission
-from riskassess.errors import AccessDenied
+from riskassess.errors import AccessDenied, DomainError
 from riskassess.web import db, locale, require, state, user, vault
 
 bp = Blueprint("cases", __name__)
@@ -26,20 +38,29 @@ def load_case(case_id: uuid.UUID) -> Case:
     return case
 
 
-def start_assessment_form(identity: services.Identity) -> StartAssessmentForm:
+def start_assessment_form(case: Case) -> StartAssessmentForm:
     """The instrument choice for this child: those meant for the child's age and sex first."""
-    today = date.today()
+    born, sex = services.eligibility_basis(db(), vault(), case)
+    age = age_on(born, date.today())
     instruments = state().instruments.all()
-    eligible = [i for i in instruments if is_eligible(i, identity, today)]
-    others = [i for i in instruments if not is_eligible(i, identity, today)]
+    eligible = [i for i in instruments if i.applies_to(age, sex)]
+    others = [i for i in instruments if not i.applies_to(age, sex)]
     return StartAssessmentForm(eligible, others, locale())
 
 
 @bp.get("/cases")
 @require(Permission.CASE_LIST)
 def list_cases() -> str:
-    views = services.list_unit_cases(db(), vault(), user())
-    return render_template("cases/list.html", views=views)
+    """The unit's cases or the user's own, filtered by status, a page at a time. The filters
+    are in the query string: they say nothing about any child."""
+    mine = request.args.get("scope", "unit") == "mine"
+    status = request.args.get("status") or None
+    try:
+        page_number = int(request.args.get("page", "1"))
+    except ValueError:
+        page_number = 1
+    page = services.list_cases(db(), vault(), user(), mine=mine, status=status, page=page_number)
+    return render_template("cases/list.html", page=page, mine=mine, status=status)
 
 
 @bp.route("/cases/new", methods=["GET", "POST"])
@@ -55,11 +76,41 @@ def new_case() -> Response | str:
             sex=form.sex.data or "",
         )
         try:
-            case = services.create_case(db(), vault(), user(), identity)
+            case = services.create_case(
+                db(), vault(), user(), identity, is_protected=bool(form.is_protected.data)
+            )
         except AccessDenied:
             abort(403)
         return redirect(url_for("cases.show_case", case_id=case.id))
     return render_template("cases/new.html", form=form)
+
+
+def _render_case(case: Case, view: services.CaseView) -> str:
+    may_edit = assessment_policy.can_start_assessment(user(), case)
+    return render_template(
+        "cases/show.html",
+        view=view,
+        assessments=case_assessments(db(), case),
+        start_form=start_assessment_form(case) if may_edit else None,
+        bases=reassessment_bases(db(), vault(), user(), case, state().instruments.all())
+        if may_edit
+        else [],
+        reveal_form=RevealForm()
+        if view.identity is None and policy.can_reveal_identity(user(), case)
+        else None,
+        close_form=CloseForm()
+        if policy.can_close_case(user(), case) and case.status == CaseStatus.OPEN
+        else None,
+        protection_form=ProtectionForm() if policy.can_set_protection(user(), case) else None,
+        is_emergency=not policy.same_unit(user(), case),
+        retention=retention.retention_status(db(), vault(), case, state().settings.retention_years),
+        hold_forms=(RetentionHoldForm(), RetentionReleaseForm())
+        if policy.can_hold_retention(user(), case)
+        else None,
+        hold_reason_labels=HOLD_REASON_LABELS,
+        research_birth_day=view.identity is not None
+        and retention.is_research_birth_day(view.identity.birth_date),
+    )
 
 
 @bp.get("/cases/<uuid:case_id>")
@@ -70,12 +121,165 @@ def show_case(case_id: uuid.UUID) -> str:
         view = services.read_case(db(), vault(), user(), case)
     except AccessDenied:
         abort(403)
-    start_form = None
-    if assessment_policy.can_start_assessment(user(), case):
-        start_form = start_assessment_form(view.identity)
-    return render_template(
-        "cases/show.html",
-        view=view,
-        assessments=case_assessments(db(), case),
-        start_form=start_form,
-    )
+    return _render_case(case, view)
+
+
+@bp.post("/cases/<uuid:case_id>/reveal")
+@require(Permission.CASE_READ)
+def reveal_identity(case_id: uuid.UUID) -> Response | str:
+    """Show a protected identity for this one page view, with a stated, logged reason."""
+    case = load_case(case_id)
+    form = RevealForm()
+    if not form.validate_on_submit():
+        flash(_("Choose the reason for viewing the protected identity."), "error")
+        return redirect(url_for("cases.show_case", case_id=case.id))
+    try:
+        view = services.read_case(
+            db(),
+            vault(),
+            user(),
+            case,
+            reveal_purpose=form.purpose.data,
+            reveal_note=form.note.data or "",
+        )
+    except AccessDenied:
+        abort(403)
+    except DomainError as exc:
+        flash(_(exc.message), "error")
+        return redirect(url_for("cases.show_case", case_id=case.id))
+    return _render_case(case, view)
+
+
+@bp.post("/cases/<uuid:case_id>/close")
+@require(Permission.CASE_CLOSE)
+def close(case_id: uuid.UUID) -> Response:
+    case = load_case(case_id)
+    if not CloseForm().validate_on_submit():
+        abort(400)
+    try:
+        services.close_case(db(), user(), case)
+    except AccessDenied:
+        abort(403)
+    except DomainError as exc:
+        flash(_(exc.message), "error")
+    else:
+        flash(_("The case is closed."), "success")
+    return redirect(url_for("cases.show_case", case_id=case.id))
+
+
+@bp.post("/cases/<uuid:case_id>/protection")
+@require(Permission.CASE_PROTECT)
+def protection(case_id: uuid.UUID) -> Response:
+    case = load_case(case_id)
+    form = ProtectionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        services.set_protection(db(), user(), case, form.protect.data == "1")
+    except AccessDenied:
+        abort(403)
+    flash(_("The protection of the identity was changed."), "success")
+    return redirect(url_for("cases.show_case", case_id=case.id))
+
+
+@bp.route("/emergency", methods=["GET", "POST"])
+@require(Permission.CASE_EMERGENCY)
+def emergency_access() -> Response | str:
+    """Nödåtkomst. The personnummer is sent by POST only, never in a URL."""
+    form = EmergencyForm()
+    if form.validate_on_submit():
+        assert form.normalized_pnr is not None
+        try:
+            case = services.grant_emergency_access(
+                db(), vault(), user(), form.normalized_pnr, form.purpose.data, form.note.data or ""
+            )
+        except AccessDenied:
+            abort(403)
+        except DomainError as exc:
+            flash(_(exc.message), "error")
+            return render_template("cases/emergency.html", form=form)
+        if case is None:
+            flash(_("No case in another unit has that personal identity number."), "error")
+            return render_template("cases/emergency.html", form=form)
+        flash(
+            _(
+                "Emergency access for %(hours)s hours. It is logged and will be followed up.",
+                hours=services.EMERGENCY_HOURS,
+            ),
+            "warning",
+        )
+        return redirect(url_for("cases.show_case", case_id=case.id))
+    return render_template("cases/emergency.html", form=form)
+
+
+@bp.post("/case-access/<uuid:access_id>/review")
+@require(Permission.CASE_PROTECT)
+def review_access(access_id: uuid.UUID) -> Response:
+    access = db().get(CaseAccess, access_id)
+    if access is None:
+        abort(404)
+    if not AccessReviewForm().validate_on_submit():
+        abort(400)
+    try:
+        services.review_emergency_access(db(), user(), access)
+    except AccessDenied:
+        abort(403)
+    except DomainError as exc:
+        flash(_(exc.message), "error")
+    return redirect(url_for("assessments.review_queue"))
+
+
+@bp.route("/cases/search", methods=["GET", "POST"])
+@require(Permission.CASE_SEARCH)
+def search_cases() -> str:
+    """Find a case of one's own unit by personnummer. The number comes by POST and is never
+    echoed back after a search, so it stays out of URLs, logs and browser history."""
+    form = SearchForm()
+    found = None
+    if form.validate_on_submit():
+        assert form.normalized_pnr is not None
+        try:
+            found = services.find_by_personnummer(db(), vault(), user(), form.normalized_pnr)
+        except AccessDenied:
+            abort(403)
+        form.personnummer.data = ""
+    return render_template("cases/search.html", form=form, found=found)
+
+
+@bp.post("/cases/<uuid:case_id>/retention/hold")
+@require(Permission.CASE_RETENTION_HOLD)
+def hold_retention(case_id: uuid.UUID) -> Response:
+    case = load_case(case_id)
+    form = RetentionHoldForm()
+    if not form.validate_on_submit():
+        flash(_("Choose a reason for the hold."), "error")
+        return redirect(url_for("cases.show_case", case_id=case.id, _anchor="gallring"))
+    try:
+        retention.place_hold(db(), vault(), user(), case, form.reason.data, form.note.data or "")
+    except AccessDenied:
+        abort(403)
+    except DomainError as exc:
+        flash(_(exc.message), "error")
+    else:
+        flash(_("The case is kept: gallring is on hold."), "success")
+    return redirect(url_for("cases.show_case", case_id=case.id, _anchor="gallring"))
+
+
+@bp.post("/cases/<uuid:case_id>/retention/release")
+@require(Permission.CASE_RETENTION_HOLD)
+def release_retention(case_id: uuid.UUID) -> Response:
+    case = load_case(case_id)
+    if not RetentionReleaseForm().validate_on_submit():
+        abort(400)
+    try:
+        retention.lift_hold(db(), user(), case)
+    except AccessDenied:
+        abort(403)
+    except DomainError as exc:
+        flash(_(exc.message), "error")
+    else:
+        flash(
+            _("The hold is lifted: the case is deleted when its retention date has passed."),
+            "success",
+        )
+    return redirect(url_for("cases.show_case", case_id=case.id, _anchor="gallring"))

@@ -13,6 +13,11 @@ class Permission(StrEnum):
     CASE_LIST = "case:case:list"
     CASE_CREATE = "case:case:create"
     CASE_READ = "case:case:read"
+    CASE_CLOSE = "case:case:close"
+    CASE_PROTECT = "case:case:protect"
+    CASE_EMERGENCY = "case:case:emergency"
+    CASE_SEARCH = "case:case:search"
+    CASE_RETENTION_HOLD = "case:retention:hold"
     ASSESSMENT_CREATE = "case:assessment:create"
     ASSESSMENT_READ = "case:assessment:read"
     ASSESSMENT_EDIT = "case:assessment:edit"
@@ -20,6 +25,10 @@ class Permission(StrEnum):
     ASSESSMENT_REVIEW = "case:assessment:review"
     INSTRUMENT_READ = "instrument:definition:read"
     USER_LIST = "admin:user:list"
+    AUDIT_LOG_READ = "audit:log:read"
+    AUDIT_LOG_EXPORT = "audit:log:export"
+    AUDIT_SAMPLE_REVIEW = "audit:sample:review"
+    CASE_ACCESS_LOG_READ = "audit:case_log:read"
 
 
 class Role(StrEnum):
@@ -27,6 +36,7 @@ class Role(StrEnum):
     SUPERVISOR = "supervisor"
     TRAINER = "trainer"
     ADMIN = "admin"
+    AUDITOR = "auditor"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -35,6 +45,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.CASE_LIST,
             Permission.CASE_CREATE,
             Permission.CASE_READ,
+            Permission.CASE_SEARCH,
+            Permission.CASE_CLOSE,
+            Permission.CASE_EMERGENCY,
             Permission.ASSESSMENT_CREATE,
             Permission.ASSESSMENT_READ,
             Permission.ASSESSMENT_EDIT,
@@ -46,15 +59,31 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         {
             Permission.CASE_LIST,
             Permission.CASE_READ,
+            Permission.CASE_SEARCH,
+            Permission.CASE_RETENTION_HOLD,
+            Permission.CASE_CLOSE,
+            Permission.CASE_PROTECT,
+            Permission.CASE_EMERGENCY,
             Permission.ASSESSMENT_READ,
             Permission.ASSESSMENT_REVIEW,
             Permission.INSTRUMENT_READ,
+            Permission.CASE_ACCESS_LOG_READ,
         }
     ),
     # Trainers work with fictional vignettes only; they never see case data.
     Role.TRAINER: frozenset({Permission.INSTRUMENT_READ}),
     # Administrators manage accounts, not children's cases.
     Role.ADMIN: frozenset({Permission.USER_LIST, Permission.INSTRUMENT_READ}),
+    # Auditors (loggkontroll) read the audit log of every unit, never the cases themselves.
+    Role.AUDITOR: frozenset(
+        {
+            Permission.AUDIT_LOG_READ,
+            Permission.AUDIT_LOG_EXPORT,
+            Permission.AUDIT_SAMPLE_REVIEW,
+            Permission.CASE_ACCESS_LOG_READ,
+            Permission.INSTRUMENT_READ,
+        }
+    ),
 }
 
 

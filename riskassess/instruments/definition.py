@@ -53,6 +53,9 @@ class Domain:
     kind: str
     title: Text
     items: tuple[Item, ...]
+    # Historical items describe the past; a reassessment carries them forward only when the
+    # caseworker confirms them.
+    historical: bool = False
 
 
 @dataclass(frozen=True)

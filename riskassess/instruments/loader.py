@@ -156,7 +156,9 @@ def _domains(check: _Checker, raw: Any, scales: Mapping[str, Scale]) -> tuple[Do
     seen_items: set[str] = set()
     seen_domains: set[str] = set()
     for index, entry in enumerate(raw, start=1):
-        spec = check.table(entry, f"domain {index}", {"code", "kind", "scale", "title", "items"})
+        spec = check.table(
+            entry, f"domain {index}", {"code", "kind", "scale", "title", "items", "historical"}
+        )
         code = check.matching(spec, "code", f"domain {index}", CODE_PATTERN)
         where = f"domain '{code or index}'"
         if code in seen_domains:
@@ -197,9 +199,9 @@ def _domains(check: _Checker, raw: Any, scales: Mapping[str, Scale]) -> tuple[Do
                     scale=scale,
                 )
             )
-        domains.append(
-            Domain(code, str(kind), check.text(spec.get("title"), f"{where} title"), tuple(items))
-        )
+        title = check.text(spec.get("title"), f"{where} title")
+        historical = check.flag(spec, "historical", where)
+        domains.append(Domain(code, str(kind), title, tuple(items), historical))
     return tuple(domains)
 
 

@@ -107,6 +107,7 @@ INSTRUMENT_SCHEMA: dict[str, Any] = {
                     "code": _CODE,
                     "kind": _KIND,
                     "scale": {"type": "string"},
+                    "historical": {"type": "boolean"},
                     "title": _TEXT,
                     "items": {
                         "type": "array",

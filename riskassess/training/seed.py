@@ -34,14 +34,16 @@ DEMO_USERS = (
     ("arbetsledare.a", "supervisor", "nord", "Ali Arbetsledare (demo)"),
     ("utbildare", "trainer", None, "Ulla Utbildare (demo)"),
     ("admin", "admin", None, "Adam Admin (demo)"),
+    ("granskare", "auditor", None, "Greta Granskare (demo)"),
 )
 # name, age in years, sex, unit code, serial (98xx), what to do with a SAVRY-style assessment
 CASES = (
     ("Alva Övningsdotter", 15, "female", "nord", "9812", "submitted"),
     ("Kim Fiktivsson", 14, "male", "nord", "9834", "draft"),
-    ("Sam Påhittad", 16, "male", "nord", "9856", None),
+    ("Sam Påhittad", 16, "male", "nord", "9856", "approved"),
     ("Nova Exempelsson", 13, "female", "syd", "9871", None),
     ("Leo Låtsasson", 9, "male", "nord", "9889", None),  # for the EARL-20B-style instrument
+    ("Mio Skyddadsson", 14, "male", "nord", "9895", "protected"),  # skyddade personuppgifter
 )
 
 
@@ -96,9 +98,13 @@ def seed_demo(
         born = _birth_date(age, today)
         normalized, _ = normalize_personnummer(fictional_personnummer(born, serial))
         case = cases.create_case(
-            session, vault, caseworker, cases.Identity(name, normalized, born, sex)
+            session,
+            vault,
+            caseworker,
+            cases.Identity(name, normalized, born, sex),
+            is_protected=progress == "protected",
         )
-        if progress is None:
+        if progress in (None, "protected"):
             continue
         assessment = assessments.start_assessment(session, vault, caseworker, case, instrument)
         content = _full_content(instrument)
@@ -108,5 +114,16 @@ def seed_demo(
         assessments.save_assessment(
             session, vault, caseworker, case, assessment, content, assessment.lock_version
         )
-        if progress == "submitted":
+        if progress in ("submitted", "approved"):
             assessments.submit_assessment(session, vault, caseworker, case, assessment, instrument)
+        if progress == "approved":
+            assessments.approve_assessment(
+                session,
+                vault,
+                passwords,
+                users["arbetsledare.a"],
+                case,
+                assessment,
+                "Fiktiv kommentar vid godkännande.",
+                DEMO_PASSWORD,
+            )

@@ -167,25 +167,40 @@ def test_caseworker_rates_supervisor_approves_other_unit_is_denied(
     # ... starts an assessment and rates every item, with a rationale for each.
     page.locator("#instrument").select_option("@".join(INSTRUMENT))
     page.get_by_role("button", name="Påbörja en ny bedömning").click()
-    expect(page).to_have_url(re.compile(r"/assessments/[0-9a-f-]{36}/edit$"))
-    assessment_url = page.url.removesuffix("/edit")
-    items = live_app.instrument.items
-    expect(page.locator("textarea[name^='rationale_']")).to_have_count(len(items))
-    for index, item in enumerate(items):
-        values = RATINGS[item.scale.kind]
-        page.locator(
-            f"input[name='rating_{item.code}'][value='{values[index % len(values)]}']"
-        ).check()
-        page.locator(f"textarea[name='rationale_{item.code}']").fill(
-            f"Fiktiv motivering för {item.code}."
-        )
+    expect(page).to_have_url(re.compile(r"/assessments/[0-9a-f-]{36}/rate/H$"))
+    assessment_url = page.url.removesuffix("/rate/H")
+    index = 0
+    for domain in live_app.instrument.domains:
+        expect(page.get_by_role("heading", level=2, name=domain.title.sv)).to_be_visible()
+        expect(page.locator("textarea[name^='rationale_']")).to_have_count(len(domain.items))
+        for item in domain.items:
+            values = RATINGS[item.scale.kind]
+            page.locator(
+                f"input[name='rating_{item.code}'][value='{values[index % len(values)]}']"
+            ).check()
+            page.locator(f"textarea[name='rationale_{item.code}']").fill(
+                f"Fiktiv motivering för {item.code}."
+            )
+            page.locator(f"input[name='sources_{item.code}'][value='records']").check()
+            index += 1
+        page.get_by_role("button", name="Spara och fortsätt").click()
+        expect(page.get_by_role("status").filter(has_text="Sparat.")).to_be_visible()
+
+    # The judgement and plan page follows the last domain.
+    expect(page).to_have_url(assessment_url + "/judgement")
     page.locator("input[name='judgement_level'][value='moderate']").check()
     page.locator("textarea[name='judgement_reason']").fill("Fiktiv sammanfattande motivering.")
+    page.locator("textarea[name='scenarios']").fill("Fiktivt scenario.")
+    page.locator("input[name='plan-0-intervention']").fill("Fiktiv insats: samtalsstöd")
+    page.locator("input[name='plan-0-responsible']").fill("Fiktiv handläggare")
+    page.locator("fieldset.plan-row").first.locator("summary").click()
+    page.locator("input[name='plan-0-factors'][value='H1']").check()
     page.get_by_role("button", name="Spara", exact=True).click()
 
     expect(page).to_have_url(assessment_url)
-    expect(page.get_by_role("status").filter(has_text="Sparat.")).to_be_visible()
     expect(page.locator("p.progress")).to_contain_text("Återstår: 0")
+    expect(page.locator("svg[role='img']").first).to_be_visible()
+    expect(page.locator("main")).to_contain_text("Fiktiv insats: samtalsstöd")
 
     # ... and submits it for review.
     page.get_by_role("button", name="Skicka för granskning").click()
@@ -200,13 +215,20 @@ def test_caseworker_rates_supervisor_approves_other_unit_is_denied(
     page.get_by_role("link", name=reference, exact=True).click()
     expect(page).to_have_url(assessment_url)
     page.get_by_role("radio", name="Godkänn", exact=True).check()
+    page.get_by_label("Ditt lösenord (signatur)").fill(PASSWORD)
     page.get_by_role("button", name="Registrera beslut").click()
-    expect(page.get_by_role("status").filter(has_text="Bedömningen är godkänd.")).to_be_visible()
-
-    page.goto(assessment_url)
+    expect(page.get_by_role("status").filter(has_text="godkänd och signerad")).to_be_visible()
     expect(fact(page, "Status")).to_have_text("Godkänd")
     expect(fact(page, "Innehållets kontrollsumma")).to_have_text(re.compile(r"^[0-9a-f]{64}$"))
     expect(page.get_by_role("button", name="Registrera beslut")).to_have_count(0)
+
+    # The printed report says what was approved, by whom, with which version and hash.
+    page.get_by_role("link", name="Rapport för utskrift").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Bedömningsrapport")
+    expect(page.locator("main")).to_contain_text("Godkänd och signerad")
+    pdf = page.pdf(format="A4")
+    assert pdf.startswith(b"%PDF") and len(pdf) > 10_000
+    page.goto(assessment_url)
     log_out(page)
 
     # A caseworker of another unit gets the refusal page, without the child's name.

@@ -66,7 +66,8 @@ def test_rehashed_entry_breaks_the_next_link(db: Session) -> None:
     _chain(db)
     entry = db.get(AuditEntry, 2)
     assert entry is not None
-    body = entry.body.replace('"object_id":"1"', '"object_id":"9"')
+    body = entry.body.replace("|test|1|", "|test|9|")
+    assert body != entry.body
     db.execute(
         update(AuditEntry)
         .where(AuditEntry.seq == 2)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from riskassess.assessments.models import Assessment
 from riskassess.cases.models import Case
 from riskassess.core.audit import AuditEntry, verify_chain
-from tests.conftest import World, csrf
+from tests.conftest import PASSWORD, World, csrf, lock_version, rate_everything
 
 SAVRY = "savry-style@1.0"
 
@@ -26,28 +26,12 @@ def _setup(world: World) -> tuple[World, Case]:
     return world, world.case(owner)
 
 
-def _rate_everything(client: FlaskClient, assessment_id: str, db: Session) -> None:
-    path = f"/assessments/{assessment_id}/edit"
-    data = {"csrf_token": csrf(client, path), "lock_version": str(_lock(db, assessment_id))}
-    instrument_items = [f"H{i}" for i in range(1, 11)] + [f"K{i}" for i in range(1, 7)]
-    instrument_items += [f"I{i}" for i in range(1, 9)]
-    for code in instrument_items:
-        data[f"rating_{code}"] = "moderate"
-        data[f"rationale_{code}"] = f"Fiktiv motivering {code}"
-    for code in (f"S{i}" for i in range(1, 7)):
-        data[f"rating_{code}"] = "present"
-        data[f"rationale_{code}"] = "Fiktivt skydd"
-    data["judgement_level"] = "moderate"
-    data["judgement_reason"] = "Fiktiv sammanfattning"
-    response = client.post(path, data=data)
-    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+def _rate_everything(client: FlaskClient, assessment_id: str, db: Session, world: World) -> None:
+    rate_everything(client, db, world.registry, assessment_id)
 
 
 def _lock(db: Session, assessment_id: str) -> int:
-    db.rollback()
-    assessment = db.scalar(select(Assessment).where(Assessment.id == _uuid(assessment_id)))
-    assert assessment is not None
-    return assessment.lock_version
+    return lock_version(db, assessment_id)
 
 
 def _uuid(value: str) -> uuid.UUID:
@@ -106,7 +90,7 @@ def test_full_flow_create_rate_submit_approve(
     case = db.get(Case, _uuid(case_id))
     assert case is not None
     assessment_id = _start(client, case)
-    _rate_everything(client, assessment_id, db)
+    _rate_everything(client, assessment_id, db, world)
     submit = client.post(
         f"/assessments/{assessment_id}/submit",
         data={"csrf_token": csrf(client, f"/assessments/{assessment_id}")},
@@ -120,12 +104,23 @@ def test_full_flow_create_rate_submit_approve(
     login("sup.north")
     queue = client.get("/reviews").get_data(as_text=True)
     assert case.reference in queue
+    path = f"/assessments/{assessment_id}"
+    wrong = client.post(
+        f"{path}/review",
+        data={"csrf_token": csrf(client, path), "decision": "approve", "password": "fel"},
+        follow_redirects=True,
+    )
+    assert "Lösenordet var fel" in wrong.get_data(as_text=True)
+    db.rollback()
+    unsigned = db.get(Assessment, _uuid(assessment_id))
+    assert unsigned is not None and unsigned.state == "submitted"
     review = client.post(
-        f"/assessments/{assessment_id}/review",
+        f"{path}/review",
         data={
-            "csrf_token": csrf(client, f"/assessments/{assessment_id}"),
+            "csrf_token": csrf(client, path),
             "decision": "approve",
             "comment": "",
+            "password": PASSWORD,
         },
     )
     assert review.status_code == 302
@@ -162,7 +157,7 @@ def test_return_needs_comment_and_shows_it(
     _w, case = _setup(world)
     login("cw.north")
     assessment_id = _start(client, case)
-    _rate_everything(client, assessment_id, db)
+    _rate_everything(client, assessment_id, db, world)
     client.post(
         f"/assessments/{assessment_id}/submit",
         data={"csrf_token": csrf(client, f"/assessments/{assessment_id}")},
@@ -232,7 +227,7 @@ def test_conflicting_save_is_refused(
     _w, case = _setup(world)
     login("cw.north")
     assessment_id = _start(client, case)
-    path = f"/assessments/{assessment_id}/edit"
+    path = f"/assessments/{assessment_id}/rate/H"
     token = csrf(client, path)
     stale = str(_lock(db, assessment_id))
     first = client.post(

@@ -112,8 +112,9 @@ def test_consistency_rule_blocks_submission_until_explained(
     page = client.get(f"/assessments/{assessment.id}").get_data(as_text=True)
     assert "minst tre riskfaktorer bedömts som höga" in page
     assert "6 av högst 48" in page  # research index: three High items weigh 2 each
-    edit_page = client.get(f"/assessments/{assessment.id}/edit").get_data(as_text=True)
-    assert "Forskningsindex" not in edit_page  # never beside the judgement input
+    judgement_page = client.get(f"/assessments/{assessment.id}/judgement").get_data(as_text=True)
+    assert "Forskningsindex" not in judgement_page  # never beside the judgement input
+    assert "minst tre riskfaktorer bedömts som höga" in judgement_page  # asks for the reason
     submit = client.post(
         f"/assessments/{assessment.id}/submit",
         data={"csrf_token": csrf(client, f"/assessments/{assessment.id}")},
@@ -204,5 +205,5 @@ def test_licensed_overlay_is_shown_where_the_guidance_is(
     with app_with(database_url, keyring_path, folder) as app:
         client = app.test_client()
         _login(client, "cw.north")
-        page = client.get(f"/assessments/{assessment.id}/edit").get_data(as_text=True)
+        page = client.get(f"/assessments/{assessment.id}/rate/H").get_data(as_text=True)
         assert "Fiktiv manualtext för H2." in page

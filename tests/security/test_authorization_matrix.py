@@ -6,8 +6,10 @@ checked for every role as it is added. Every refusal (403) must leave an audit e
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from flask import Flask
@@ -17,17 +19,30 @@ from sqlalchemy.orm import Session
 
 from riskassess.assessments import services as assessments
 from riskassess.assessments.content import Content, ItemRating
+from riskassess.audit_log import services as audit_log
+from riskassess.cases.models import CaseAccess
+from riskassess.core import audit
 from riskassess.core.audit import AuditEntry
+from riskassess.core.db import utcnow
 from riskassess.web import PUBLIC
-from tests.conftest import World, csrf
+from tests.conftest import PASSWORD, World, csrf
 
-ROLES = ("anonymous", "caseworker", "caseworker_other_unit", "supervisor", "trainer", "admin")
+ROLES = (
+    "anonymous",
+    "caseworker",
+    "caseworker_other_unit",
+    "supervisor",
+    "trainer",
+    "admin",
+    "auditor",
+)
 USERNAMES = {
     "caseworker": "cw.north",
     "caseworker_other_unit": "cw.south",
     "supervisor": "sup.north",
     "trainer": "trainer",
     "admin": "admin",
+    "auditor": "auditor",
 }
 LOGIN = "login"  # anonymous visitors are sent to the login page
 
@@ -65,6 +80,40 @@ MATRIX: dict[str, Route] = {
         "GET", "/cases/new", _only({"caseworker": 200, "caseworker_other_unit": 200})
     ),
     "cases.show_case": Route("GET", "/cases/{case}", _only({"caseworker": 200, "supervisor": 200})),
+    "cases.search_cases": Route(
+        "GET",
+        "/cases/search",
+        _only({"caseworker": 200, "caseworker_other_unit": 200, "supervisor": 200}),
+    ),
+    "cases.hold_retention": Route(
+        "POST",
+        "/cases/{case}/retention/hold",
+        _only({"supervisor": 302}),
+        (("reason", "research"), ("note", "")),
+    ),
+    "cases.release_retention": Route(
+        "POST", "/cases/{case}/retention/release", _only({"supervisor": 302})
+    ),
+    "cases.reveal_identity": Route(
+        "POST",
+        "/cases/{case}/reveal",
+        _only({"caseworker": 200, "supervisor": 200}),
+        (("purpose", "case_handling"),),
+    ),
+    "cases.close": Route(
+        "POST", "/cases/{case}/close", _only({"caseworker": 302, "supervisor": 302})
+    ),
+    "cases.protection": Route(
+        "POST", "/cases/{case}/protection", _only({"supervisor": 302}), (("protect", "1"),)
+    ),
+    "cases.emergency_access": Route(
+        "GET",
+        "/emergency",
+        _only({"caseworker": 200, "caseworker_other_unit": 200, "supervisor": 200}),
+    ),
+    "cases.review_access": Route(
+        "POST", "/case-access/{access}/review", _only({"supervisor": 302})
+    ),
     "assessments.start": Route(
         "POST",
         "/cases/{case}/assessments",
@@ -74,14 +123,55 @@ MATRIX: dict[str, Route] = {
     "assessments.show": Route(
         "GET", "/assessments/{draft}", _only({"caseworker": 200, "supervisor": 200})
     ),
-    "assessments.edit": Route("GET", "/assessments/{draft}/edit", _only({"caseworker": 200})),
+    "assessments.rate": Route("GET", "/assessments/{draft}/rate/H", _only({"caseworker": 200})),
+    "assessments.judgement": Route(
+        "GET", "/assessments/{draft}/judgement", _only({"caseworker": 200})
+    ),
+    "assessments.report": Route(
+        "GET", "/assessments/{submitted}/report", _only({"caseworker": 200, "supervisor": 200})
+    ),
+    "assessments.compare": Route(
+        "GET", "/cases/{case}/compare", _only({"caseworker": 200, "supervisor": 200})
+    ),
+    "assessments.withdraw": Route(
+        "POST",
+        "/assessments/{draft}/withdraw",
+        _only({"caseworker": 302}),
+        (("reason", "Fiktivt skäl"),),
+    ),
+    "assessments.correct": Route(
+        "POST",
+        "/assessments/{submitted}/correct",
+        _only({"caseworker": 302}),
+        (("reason", "Fiktivt skäl"),),
+    ),
     "assessments.submit": Route("POST", "/assessments/{draft}/submit", _only({"caseworker": 302})),
     "assessments.review_queue": Route("GET", "/reviews", _only({"supervisor": 200})),
     "assessments.review": Route(
         "POST",
         "/assessments/{submitted}/review",
         _only({"supervisor": 302}),
-        (("decision", "approve"), ("comment", "")),
+        (("decision", "approve"), ("comment", ""), ("password", PASSWORD)),
+    ),
+    "audit_log.search": Route("GET", "/audit", _only({"auditor": 200})),
+    "audit_log.export": Route("POST", "/audit/export", _only({"auditor": 200})),
+    "audit_log.unusual": Route("GET", "/audit/unusual", _only({"auditor": 200})),
+    "audit_log.samples": Route("GET", "/audit/samples", _only({"auditor": 200})),
+    "audit_log.draw_sample": Route(
+        "POST",
+        "/audit/samples",
+        _only({"auditor": 302}),
+        (("date_from", "2020-01-01"), ("date_to", "2100-12-31"), ("size", "3")),
+    ),
+    "audit_log.show_sample": Route("GET", "/audit/samples/{sample}", _only({"auditor": 200})),
+    "audit_log.record_check": Route(
+        "POST",
+        "/audit/samples/{sample}/items/{item}",
+        _only({"auditor": 302}),
+        (("item1-outcome", "ok"), ("item1-comment", "")),
+    ),
+    "audit_log.case_log": Route(
+        "GET", "/cases/{case}/access-log", _only({"supervisor": 200, "auditor": 200})
     ),
     "instruments.list_instruments": Route("GET", "/instruments", _only(EVERY_USER)),
     "instruments.show_instrument": Route("GET", "/instruments/savry-style/1.0", _only(EVERY_USER)),
@@ -105,10 +195,11 @@ def test_every_view_declares_its_permission(app: Flask) -> None:
 def _arrange(world: World) -> dict[str, str]:
     north, south = world.unit("nord"), world.unit("syd")
     owner = world.user("cw.north", "caseworker", north)
-    world.user("cw.south", "caseworker", south)
+    outsider = world.user("cw.south", "caseworker", south)
     world.user("sup.north", "supervisor", north)
     world.user("trainer", "trainer", None)
     world.user("admin", "admin", None)
+    auditor = world.user("auditor", "auditor", None)
     case = world.case(owner)
     instrument = world.registry.get("savry-style", "1.0")
     assert instrument is not None
@@ -125,7 +216,33 @@ def _arrange(world: World) -> dict[str, str]:
     )
     assessments.submit_assessment(session, vault, owner, case, submitted, instrument)
     session.commit()
-    return {"case": str(case.id), "draft": str(draft.id), "submitted": str(submitted.id)}
+    # One access to sample, and a sample check holding it.
+    audit.append(session, owner.as_actor(), "case:case:read", object_type="case", object_id=case.id)
+    now = utcnow()
+    sample = audit_log.draw_sample(
+        session, vault, auditor, now - timedelta(days=1), now + timedelta(days=1), 5
+    )
+    session.commit()
+    # An emergency access by the other unit, expired so it grants nothing, to follow up.
+    emergency = CaseAccess(
+        id=uuid.uuid4(),
+        case_id=case.id,
+        user_id=outsider.id,
+        kind="emergency",
+        purpose="urgent_protection",
+        granted_dt=now - timedelta(hours=6),
+        expires_dt=now - timedelta(hours=2),
+    )
+    session.add(emergency)
+    session.commit()
+    return {
+        "access": str(emergency.id),
+        "case": str(case.id),
+        "draft": str(draft.id),
+        "submitted": str(submitted.id),
+        "sample": str(sample.id),
+        "item": str(sample.items[0].id),
+    }
 
 
 @pytest.mark.parametrize("role", ROLES)

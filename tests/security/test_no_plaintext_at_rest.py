@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from riskassess.core.db import Base
-from tests.conftest import World, csrf
+from tests.conftest import World, csrf, lock_version
 
 NAME = "Zelmira Qvistbergsdotter"
 PNR_12 = "201201019815"
@@ -50,16 +50,24 @@ def test_stored_rows_file_and_wal_hold_no_plaintext(
         f"/cases/{case_id}/assessments",
         data={"csrf_token": csrf(client, f"/cases/{case_id}"), "instrument": "savry-style@1.0"},
     )
-    edit_path = started.headers["Location"]
-    page = client.get(edit_path).get_data(as_text=True)
-    lock = page.split('name="lock_version" type="hidden" value="')[1].split('"')[0]
+    rate_path = started.headers["Location"]
+    assessment_id = rate_path.split("/")[2]
     saved = client.post(
-        edit_path,
+        rate_path,
         data={
-            "csrf_token": csrf(client, edit_path),
-            "lock_version": lock,
+            "csrf_token": csrf(client, rate_path),
+            "lock_version": str(lock_version(db, assessment_id)),
             "rating_H1": "high",
             "rationale_H1": RATIONALE,
+        },
+    )
+    assert saved.status_code == 302
+    judgement_path = f"/assessments/{assessment_id}/judgement"
+    saved = client.post(
+        judgement_path,
+        data={
+            "csrf_token": csrf(client, judgement_path),
+            "lock_version": str(lock_version(db, assessment_id)),
             "judgement_level": "high",
             "judgement_reason": JUDGEMENT,
         },

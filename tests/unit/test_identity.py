@@ -7,6 +7,7 @@ import pytest
 from riskassess.cases.identity import (
     InvalidPersonnummer,
     format_personnummer,
+    is_coordination_number,
     normalize_personnummer,
 )
 from riskassess.training.seed import fictional_personnummer
@@ -37,3 +38,42 @@ def test_fictional_numbers_are_valid_test_serials() -> None:
     assert born == date(2011, 3, 14)
     assert normalized[8:10] == "98"
     assert format_personnummer(normalized) == number
+
+
+def _coordination(born: date, serial: str) -> str:
+    """A fictional samordningsnummer: day of birth + 60, valid check digit."""
+    from stdnum import luhn
+
+    body = f"{born:%y%m}{born.day + 60:02d}{serial[:3]}"
+    return f"{born:%Y%m}{born.day + 60:02d}-{serial[:3]}{luhn.calc_check_digit(body)}"
+
+
+def test_coordination_number_keeps_its_digits_and_gives_the_real_birth_date() -> None:
+    number = _coordination(date(2012, 1, 1), "9815")
+    normalized, born = normalize_personnummer(number)
+    assert born == date(2012, 1, 1)
+    assert normalized == number.replace("-", "") and normalized[6:8] == "61"
+    assert is_coordination_number(normalized)
+    assert not is_coordination_number(normalize_personnummer("20120101-9815")[0])
+    # the 10-digit form and the Swedish Tax Agency's own example
+    assert normalize_personnummer(number[2:]) == (normalized, born)
+    assert normalize_personnummer("701063-2391") == ("197010632391", date(1970, 10, 3))
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "20120192-9815",  # day 92 - 60 = 32: no such date
+        "20120160-9815",  # day 60 - 60 = 0
+        "20120229-9815",  # 2012 had 29 February, but this check digit is wrong
+        "20120161-9816",  # coordination number with a wrong check digit
+        "20120101+9815x",
+    ],
+)
+def test_invalid_coordination_numbers_are_refused(raw: str) -> None:
+    with pytest.raises(InvalidPersonnummer):
+        normalize_personnummer(raw)
+
+
+def test_twelve_digits_with_plus_keep_their_century() -> None:
+    assert normalize_personnummer("19121212+1212") == ("191212121212", date(1912, 12, 12))

@@ -1,0 +1,238 @@
+"""Page speed with a full database: 10,000 cases and 30,000 assessments (SQLite).
+
+    .venv/bin/python benchmarks/bench_pages.py [--cases 10000]
+
+Measures the median time of the case list, a case page and a section save through the Flask
+test client, and counts the SQL statements each issues at 100 cases and at the full size (they
+must be the same: no query per row). Beside it, in the same run, the bare stack: a Flask view
+that selects 25 rows with SQLAlchemy and renders them with Jinja.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, render_template_string
+from flask.testing import FlaskClient
+from sqlalchemy import event, insert, select
+from sqlalchemy.engine import Engine
+
+from riskassess.accounts import services as accounts
+from riskassess.accounts.models import User
+from riskassess.app import create_app
+from riskassess.assessments.content import Content, ItemRating
+from riskassess.assessments.models import Assessment
+from riskassess.cases.models import Case
+from riskassess.config import load_settings
+from riskassess.core import crypto, migrate
+from riskassess.core.audit import Actor
+from riskassess.core.crypto import Keyring
+from riskassess.core.db import make_engine, make_session_factory, transaction, utcnow
+from riskassess.core.installation import claim_mode
+from riskassess.core.keys import DataKey, Vault
+from riskassess.instruments.services import record_version
+from riskassess.training.seed import fictional_personnummer
+
+PASSWORD = "benchmark-password"  # noqa: S105 - a throwaway account in a temporary database
+SETUP = Actor.system("benchmark")
+
+
+def median_ms(work: Callable[[], object], runs: int = 30) -> float:
+    work()  # warm caches
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        work()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+@contextmanager
+def counting(engine: Engine) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def seed(app: Flask, cases: int, offset: int = 0, per_case: int = 3) -> tuple[uuid.UUID, uuid.UUID]:
+    """Bulk-load fictional cases, each with its own data key, and three assessments each."""
+    state = app.extensions["riskassess"]
+    instrument = state.instruments.get("savry-style", "1.0")
+    with transaction(state.session_factory) as session:
+        if session.scalar(select(User).where(User.username == "bench.cw")) is None:
+            unit = accounts.create_unit(session, SETUP, "bench", "Enhet Bänk")
+            accounts.create_user(
+                session, state.passwords, SETUP, username="bench.cw", display_name="Bänk",
+                password=PASSWORD, role="caseworker", unit=unit,
+            )  # fmt: skip
+            record_version(session, instrument)
+        user = session.scalar(select(User).where(User.username == "bench.cw"))
+        assert user is not None and user.unit_id is not None
+        vault = Vault(state.keyring)
+        content = Content(
+            {
+                i.code: ItemRating(i.scale.levels[0].code, "Fiktiv motivering")
+                for i in instrument.items
+            },
+            "low",
+            "Fiktiv sammanfattning",
+        ).to_json()
+        key_rows, case_rows, assessment_rows = [], [], []
+        now = utcnow()
+        for n in range(offset, offset + cases):
+            key_id, case_id = uuid.uuid4(), uuid.uuid4()
+            plain = crypto.new_data_key()
+            kek, wrapped = crypto.wrap_data_key(state.keyring, key_id, plain)
+            key_rows.append(
+                {"id": key_id, "kek_id": kek, "wrapped_key": wrapped, "created_dt": now}
+            )
+            vault._open[key_id] = plain  # seeding only: skip unwrapping what was just made
+            born = date(2010, 1, 1) + timedelta(days=n % 1500)
+            identity = {
+                "name": f"Fiktiv Bänkperson {n}",
+                "personnummer": fictional_personnummer(born, "9800").replace("-", ""),
+                "birth_date": born.isoformat(),
+                "sex": "female" if n % 2 else "male",
+            }
+            sealed = vault.seal_json(session, key_id, identity, "case_file", "identity", case_id)
+            case_rows.append({
+                "id": case_id, "reference": f"RB-{n:07d}", "unit_id": user.unit_id,
+                "data_key_id": key_id, "created_by_id": user.id, "assigned_to_id": user.id,
+                "status": "open", "created_dt": now, "updated_dt": now - timedelta(seconds=n),
+                "pnr_index": vault.blind_index(identity["personnummer"]),
+                "identity": sealed, "is_protected": False,
+            })  # fmt: skip
+            for _ in range(per_case):
+                assessment_id = uuid.uuid4()
+                body = vault.seal_json(
+                    session, key_id, content, "assessment", "content", assessment_id
+                )
+                assessment_rows.append({
+                    "id": assessment_id, "case_id": case_id, "instrument_id": instrument.id,
+                    "instrument_version": instrument.version,
+                    "instrument_hash": instrument.content_hash, "state": "draft",
+                    "created_by_id": user.id, "created_dt": now, "updated_dt": now,
+                    "kind": "initial", "lock_version": 1, "content": body,
+                })  # fmt: skip
+        for table, rows in ((DataKey, key_rows), (Case, case_rows), (Assessment, assessment_rows)):
+            for start in range(0, len(rows), 2000):
+                session.execute(insert(table), rows[start : start + 2000])
+        return case_rows[0]["id"], assessment_rows[0]["id"]
+
+
+def log_in(client: FlaskClient) -> None:
+    page = client.get("/login").get_data(as_text=True)
+    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    response = client.post(
+        "/login", data={"username": "bench.cw", "password": PASSWORD, "csrf_token": token}
+    )
+    assert response.status_code == 302
+
+
+def measure(
+    app: Flask, engine: Engine, case_id: uuid.UUID, assessment_id: uuid.UUID
+) -> dict[str, tuple[float, int]]:
+    client = app.test_client()
+    log_in(client)
+    save_path = f"/assessments/{assessment_id}/rate/H"
+
+    def save() -> None:
+        page = client.get(save_path).get_data(as_text=True)
+        token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+        lock = page.split('name="lock_version" type="hidden" value="')[1].split('"')[0]
+        response = client.post(
+            save_path,
+            data={
+                "csrf_token": token,
+                "lock_version": lock,
+                "rating_H1": "high",
+                "rationale_H1": "Fiktiv",
+            },
+        )
+        assert response.status_code == 302
+
+    results = {}
+    for name, work in (
+        ("case list (25 of all)", lambda: client.get("/cases")),
+        ("case page", lambda: client.get(f"/cases/{case_id}")),
+        ("section page + save (GET and POST)", save),
+    ):
+        with counting(engine) as statements:
+            work()
+        results[name] = (median_ms(work), len(statements))
+    return results
+
+
+def bare_stack(url: str) -> float:
+    """Flask + SQLAlchemy + Jinja with nothing of riskassess: 25 case rows rendered."""
+    bare = Flask("bare")
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+
+    @bare.get("/")
+    def page() -> str:
+        with factory() as session:
+            rows = session.scalars(select(Case).order_by(Case.updated_dt.desc()).limit(25)).all()
+            return render_template_string(
+                "<table>{% for c in rows %}<tr><td>{{ c.reference }}</td></tr>{% endfor %}</table>",
+                rows=rows,
+            )
+
+    client = bare.test_client()
+    result = median_ms(lambda: client.get("/"))
+    engine.dispose()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cases", type=int, default=10_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{Path(tmp) / 'bench.sqlite'}"
+        keyring = Path(tmp) / "keyring.json"
+        Keyring.generate().save_new(keyring)
+        migrate.upgrade(url)
+        engine = make_engine(url)
+        with transaction(make_session_factory(engine)) as session:
+            claim_mode(session, "production")
+        engine.dispose()
+        settings = replace(
+            load_settings({}, mode="production"), database_url=url, keyring_path=keyring,
+            secret_key="b" * 40, testing=True, secure_cookies=False,
+        )  # fmt: skip
+        app = create_app(settings)
+        app_engine = app.extensions["riskassess"].session_factory.kw["bind"]
+        start = time.perf_counter()
+        small_case, small_assessment = seed(app, 100)
+        small = measure(app, app_engine, small_case, small_assessment)
+        seed(app, args.cases - 100, offset=100)
+        took = time.perf_counter() - start
+        print(f"seeded {args.cases} cases and {3 * args.cases} assessments in {took:.1f} s")
+        full = measure(app, app_engine, small_case, small_assessment)
+        print(f"{'page':40} {'median ms':>10} {'queries@100':>12} {'queries@full':>13}")
+        for name, (ms, queries) in full.items():
+            print(f"{name:40} {ms:10.1f} {small[name][1]:12d} {queries:13d}")
+        print(f"{'bare Flask+SQLAlchemy+Jinja, 25 rows':40} {bare_stack(url):10.1f}")
+        app_engine.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,155 @@
+"""Forms of the audit views. They only parse and validate; filters carry ids, dates and the
+pseudonymous case number, never a name, so they may travel in a URL."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from wtforms import (
+    DateField,
+    IntegerField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
+
+from riskassess.accounts.models import User
+from riskassess.audit_log.models import CheckOutcome
+from riskassess.audit_log.services import SAMPLE_MAX
+from riskassess.forms import BaseForm
+
+CASE_NUMBER = re.compile(r"RA-[A-Z0-9]{7}\Z")
+
+# How people read the action tags. Tags not listed here are shown as they are.
+ACTION_LABELS = {
+    "account:session:login": _l("Logged in"),
+    "account:session:logout": _l("Logged out"),
+    "admin:unit:create": _l("Created a unit"),
+    "admin:user:create": _l("Created a user account"),
+    "admin:user:list": _l("Listed the user accounts"),
+    "case:case:create": _l("Created a case"),
+    "case:case:list": _l("Listed the unit's cases"),
+    "case:case:read": _l("Opened a case"),
+    "case:case:emergency": _l("Emergency access to a case"),
+    "case:assessment:create": _l("Started an assessment"),
+    "case:assessment:read": _l("Opened an assessment"),
+    "case:assessment:update": _l("Saved an assessment"),
+    "case:assessment:submit": _l("Submitted an assessment for review"),
+    "case:assessment:approve": _l("Approved an assessment"),
+    "case:assessment:return": _l("Returned an assessment"),
+    "audit:log:read": _l("Read the audit log"),
+    "audit:log:export": _l("Exported the audit log"),
+    "audit:case_log:read": _l("Read a case's access log"),
+    "audit:sample:create": _l("Drew a sample check"),
+    "audit:sample:read": _l("Opened a sample check"),
+    "audit:sample:review": _l("Recorded a sample check finding"),
+    "audit:log:checkpoint": _l("Signed a checkpoint of the log"),
+    "audit:log:prune": _l("Removed an old year of the log"),
+    "audit:signing_key:create": _l("Created the log's signing key"),
+}
+
+
+def action_label(tag: str) -> Any:
+    return ACTION_LABELS.get(tag, tag)
+
+
+def _check_period(form: Any) -> None:
+    start, end = form.date_from.data, form.date_to.data
+    if start is not None and end is not None and end < start:
+        raise ValidationError(_l("The end date is before the start date."))
+
+
+class _LogFilterFields(BaseForm):
+    user = SelectField(_l("User"), choices=[], validate_choice=True, default="")
+    case = StringField(
+        _l("Case number"),
+        description=_l("For example RA-ABC2345"),
+        validators=[Optional(), Length(max=20)],
+        filters=[lambda v: (v or "").strip().upper() or None],
+    )
+    action = SelectField(_l("Event"), choices=[], validate_choice=True, default="")
+    date_from = DateField(_l("From (date)"), validators=[Optional()])
+    date_to = DateField(_l("To (date)"), validators=[Optional()])
+
+    def set_choices(self, users: list[User], actions: list[str]) -> None:
+        self.user.choices = [SelectChoice("", _l("All users"))] + [
+            SelectChoice(str(u.id), f"{u.display_name} ({u.username})") for u in users
+        ]
+        tags = sorted(set(actions) | set(ACTION_LABELS))
+        self.action.choices = [SelectChoice("", _l("All events"))] + [
+            SelectChoice(tag, f"{action_label(tag)} ({tag})") for tag in tags
+        ]
+
+    def validate_case(self, field: Any) -> None:
+        if field.data and not CASE_NUMBER.match(field.data):
+            raise ValidationError(_l("A case number looks like RA-ABC2345."))
+
+    def validate_date_to(self, _field: Any) -> None:
+        _check_period(self)
+
+
+class LogFilterForm(_LogFilterFields):
+    """The auditor's filter. A GET search that changes nothing, so it carries no CSRF token
+    (a token in the URL would end up in server logs); the export form has one."""
+
+    class Meta:
+        csrf = False
+
+
+class LogExportForm(_LogFilterFields):
+    """The same filter, posted with the usual CSRF token: an export is logged, so it is an
+    action another site must not trigger."""
+
+
+class PeriodForm(BaseForm):
+    """The period of the unusual-access report (GET, changes nothing)."""
+
+    class Meta:
+        csrf = False
+
+    date_from = DateField(_l("From (date)"), validators=[Optional()])
+    date_to = DateField(_l("To (date)"), validators=[Optional()])
+
+    def validate_date_to(self, _field: Any) -> None:
+        _check_period(self)
+
+
+class SampleForm(BaseForm):
+    date_from = DateField(_l("From (date)"), validators=[InputRequired()])
+    date_to = DateField(_l("To (date)"), validators=[InputRequired()])
+    size = IntegerField(
+        _l("Number of entries"),
+        default=20,
+        validators=[
+            InputRequired(),
+            NumberRange(min=1, max=SAMPLE_MAX, message=_l("Choose between 1 and 100 entries.")),
+        ],
+    )
+
+    def validate_date_to(self, _field: Any) -> None:
+        _check_period(self)
+
+
+class CheckForm(BaseForm):
+    outcome = RadioField(
+        _l("Finding"),
+        choices=[
+            SelectChoice(CheckOutcome.OK, _l("The access was justified")),
+            SelectChoice(CheckOutcome.FOLLOW_UP, _l("Needs follow-up")),
+        ],
+        validators=[InputRequired(message=_l("Choose a finding."))],
+    )
+    comment = TextAreaField(
+        _l("Comment"),
+        description=_l("Required for follow-up. Do not write the child's name."),
+        validators=[Length(max=2000)],
+    )
+
+    def validate_comment(self, field: Any) -> None:
+        if self.outcome.data == CheckOutcome.FOLLOW_UP and not (field.data or "").strip():
+            raise ValidationError(_l("Describe what needs to be followed up."))
