@@ -18,6 +18,7 @@ from riskassess.assessments.models import Assessment
 from riskassess.cases.models import Case, CaseAccess
 from riskassess.cases.services import open_identity
 from riskassess.core.audit import AuditEntry
+from riskassess.errors import WorkflowError
 from tests.conftest import PASSWORD, World, csrf, lock_version
 
 SAVRY = ("savry-style", "1.0")
@@ -361,3 +362,45 @@ def test_emergency_access_is_granted_logged_and_followed_up(
         )
         == 0
     )
+
+
+def test_approved_content_is_frozen(
+    client: FlaskClient, world: World, db: Session, login: Callable[[str], None]
+) -> None:
+    owner, supervisor, case = _cast(world)
+    approved = _approved(world, owner, supervisor, case)
+    login("cw.north")
+    path = f"/assessments/{approved.id}/rate/H"
+    response = client.post(
+        path,
+        data={
+            "csrf_token": csrf(client, f"/assessments/{approved.id}"),
+            "lock_version": str(lock_version(db, str(approved.id))),
+            "rating_H1": "low",
+        },
+        follow_redirects=True,
+    )
+    assert "kan inte längre ändras" in response.get_data(as_text=True)
+    db.rollback()
+    stored = db.get(Assessment, approved.id)
+    assert stored is not None
+    content = assessments.open_content(db, world.vault, case, stored)
+    assert content.rating("H1").rating == "moderate"
+    assert assessments.content_hash(content) == stored.content_hash
+
+
+@pytest.mark.parametrize("step", ["submit", "withdraw", "return"])
+def test_refused_transitions_change_nothing(world: World, db: Session, step: str) -> None:
+    owner, supervisor, case = _cast(world)
+    approved = _approved(world, owner, supervisor, case)
+    instrument = world.registry.get(*SAVRY)
+    assert instrument is not None
+    with pytest.raises(WorkflowError):
+        if step == "submit":
+            assessments.submit_assessment(db, world.vault, owner, case, approved, instrument)
+        elif step == "withdraw":
+            assessments.withdraw_assessment(db, world.vault, owner, case, approved, "Fiktivt")
+        else:
+            assessments.return_assessment(db, world.vault, supervisor, case, approved, "Fiktivt")
+    db.rollback()
+    assert db.get(Assessment, approved.id).state == "approved"  # type: ignore[union-attr]
