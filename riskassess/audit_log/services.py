@@ -14,7 +14,7 @@ import io
 import secrets
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -44,7 +44,17 @@ UNUSUAL_LIST_LIMIT = 200  # rows shown per kind of unusual access
 UNUSUAL_SCAN_LIMIT = 200_000  # access entries examined for the other-unit rule per report
 
 # Reads of case data: the population a sample check is drawn from.
-ACCESS_ACTIONS = ("case:case:read", "case:case:list", "case:assessment:read")
+ACCESS_ACTIONS = (
+    "case:case:read",
+    "case:case:list",
+    "case:case:search",
+    "case:case:emergency",
+    "case:identity:reveal",
+    "case:assessment:read",
+    "case:assessment:print",
+)
+# Entries that showed several cases name them in their details ("cases": [ids]).
+LIST_ACTIONS = ("case:case:list", "case:case:search")
 # Opening one case: what the "many cases in a short time" rule counts.
 CASE_OPEN_ACTIONS = ("case:case:read",)
 # One user opening at least BURST_CASES different cases within BURST_WINDOW is unusual.
@@ -173,9 +183,10 @@ class SampleSummary:
 @dataclass(frozen=True)
 class SampleItemView:
     item: AuditSampleItem
-    row: LogRow | None  # None once log retention has removed the entry
+    row: LogRow | None  # None once log retention has removed the entry, or it has changed
     comment: str | None
     checked_by_name: str | None
+    changed: bool = False  # the entry is there but no longer has the hash it was drawn with
 
 
 @dataclass(frozen=True)
@@ -207,8 +218,8 @@ def _require(session: Session, user: User, allowed: bool, action: str) -> None:
 
 
 def _case_clause(session: Session, case: Case) -> Any:
-    """Entries about one case: the case itself, its assessments, and the case lists that
-    showed it (a list entry names every case it showed, in its details)."""
+    """Entries about one case: the case itself, its assessments, and the case lists and
+    searches that showed it (such an entry names every case it showed, in its details)."""
     case_id = str(case.id)
     assessment_ids = [
         str(a) for a in session.scalars(select(Assessment.id).where(Assessment.case_id == case.id))
@@ -217,7 +228,7 @@ def _case_clause(session: Session, case: Case) -> Any:
         and_(AuditEntry.object_type == "case", AuditEntry.object_id == case_id),
         and_(AuditEntry.object_type == "assessment", AuditEntry.object_id.in_(assessment_ids)),
         and_(
-            AuditEntry.action == "case:case:list",
+            AuditEntry.action.in_(LIST_ACTIONS),
             AuditEntry.body.contains(f'"{case_id}"', autoescape=True),
         ),
     )
@@ -251,11 +262,6 @@ def _page(session: Session, query: Select[AuditEntry], page: int, size: int) -> 
     return LogPage(rows_for(session, entries), page, pages, total)
 
 
-def known_actions(session: Session) -> list[str]:
-    """Every action tag that occurs in the log, for the filter's choices."""
-    return sorted(session.scalars(select(AuditEntry.action).distinct()))
-
-
 def find_case(session: Session, reference: str) -> Case | None:
     return session.scalar(select(Case).where(Case.reference == reference.strip().upper()))
 
@@ -270,22 +276,31 @@ def _uuid(value: object) -> uuid.UUID | None:
         return None
 
 
+_IN_CHUNK = 5000  # SQLite takes at most 32,766 bound values in one statement
+
+
+def _chunks(values: Iterable[Any]) -> Iterator[list[Any]]:
+    items = list(values)
+    for start in range(0, len(items), _IN_CHUNK):
+        yield items[start : start + _IN_CHUNK]
+
+
 def rows_for(session: Session, entries: Sequence[AuditEntry]) -> list[LogRow]:
     """Entries as people read them: names of staff and units, case numbers, highlights."""
     parsed = [(entry, entry_fields(entry.body)) for entry in entries]
     user_ids = {e.actor_id for e in entries if e.actor_id is not None}
     unit_ids = {u for _e, f in parsed if (u := _uuid(f.get("unit"))) is not None}
-    users = (
-        {u.id: u for u in session.scalars(select(User).where(User.id.in_(user_ids)))}
-        if user_ids
-        else {}
-    )
-    units = (
-        {u.id: u for u in session.scalars(select(Unit).where(Unit.id.in_(unit_ids)))}
-        if unit_ids
-        else {}
-    )
-    case_of = _cases_of(session, entries)
+    users = {
+        u.id: u
+        for chunk in _chunks(user_ids)
+        for u in session.scalars(select(User).where(User.id.in_(chunk)))
+    }
+    units = {
+        u.id: u
+        for chunk in _chunks(unit_ids)
+        for u in session.scalars(select(Unit).where(Unit.id.in_(chunk)))
+    }
+    case_of = _cases_of(session, ((e.object_type, e.object_id) for e in entries))
     bursts = _burst_seqs(session, entries)
     rows = []
     for entry, fields in parsed:
@@ -294,7 +309,7 @@ def rows_for(session: Session, entries: Sequence[AuditEntry]) -> list[LogRow]:
         account = users.get(entry.actor_id) if entry.actor_id is not None else None
         found = case_of.get((entry.object_type or "", entry.object_id or ""))
         details = fields.get("details") or {}
-        shown = details.get("cases") if entry.action == "case:case:list" else None
+        shown = details.get("cases") if entry.action in LIST_ACTIONS else None
         flags = set()
         if entry.outcome != audit.Outcome.SUCCESS:
             flags.add(Flag.REFUSED)
@@ -330,24 +345,26 @@ def rows_for(session: Session, entries: Sequence[AuditEntry]) -> list[LogRow]:
     return rows
 
 
-def _cases_of(session: Session, entries: Iterable[AuditEntry]) -> dict[tuple[str, str], Case]:
-    """(object type, object id) -> the case the entry concerns, for case and assessment objects."""
+def _cases_of(
+    session: Session, objects: Iterable[tuple[str | None, str | None]]
+) -> dict[tuple[str, str], Case]:
+    """(object type, object id) -> the case an entry concerns, for case and assessment objects."""
     case_ids: dict[uuid.UUID, str] = {}
     assessment_ids: dict[uuid.UUID, str] = {}
-    for entry in entries:
-        ident = _uuid(entry.object_id) if entry.object_type in _CASE_OBJECTS else None
+    for object_type, object_id in objects:
+        ident = _uuid(object_id) if object_type in _CASE_OBJECTS else None
         if ident is None:
             continue
-        (case_ids if entry.object_type == "case" else assessment_ids)[ident] = str(entry.object_id)
+        (case_ids if object_type == "case" else assessment_ids)[ident] = str(object_id)
     found: dict[tuple[str, str], Case] = {}
-    if case_ids:
-        for case_row in session.scalars(select(Case).where(Case.id.in_(case_ids))):
+    for chunk in _chunks(case_ids):
+        for case_row in session.scalars(select(Case).where(Case.id.in_(chunk))):
             found[("case", case_ids[case_row.id])] = case_row
-    if assessment_ids:
+    for chunk in _chunks(assessment_ids):
         pairs = session.execute(
             select(Assessment.id, Case)
             .join(Case, Case.id == Assessment.case_id)
-            .where(Assessment.id.in_(assessment_ids))
+            .where(Assessment.id.in_(chunk))
         ).all()
         for assessment_id, case_row in pairs:
             found[("assessment", assessment_ids[assessment_id])] = case_row
@@ -442,7 +459,11 @@ def _names(session: Session, user_ids: Iterable[uuid.UUID | None]) -> dict[uuid.
     wanted = {u for u in user_ids if u is not None}
     if not wanted:
         return {}
-    return {u.id: u.display_name for u in session.scalars(select(User).where(User.id.in_(wanted)))}
+    return {
+        u.id: u.display_name
+        for chunk in _chunks(wanted)
+        for u in session.scalars(select(User).where(User.id.in_(chunk)))
+    }
 
 
 # --- the auditor's view ----------------------------------------------------------------------
@@ -594,8 +615,8 @@ def unusual_access(session: Session, user: User, start: datetime, end: datetime)
         replace(b, display_name=None if b.actor_id is None else names.get(b.actor_id))
         for b in bursts
     ]
-    scanned = session.scalars(
-        select(AuditEntry)
+    scanned = session.execute(
+        select(AuditEntry.seq, AuditEntry.object_type, AuditEntry.object_id, AuditEntry.body)
         .where(
             in_period,
             AuditEntry.outcome == audit.Outcome.SUCCESS,
@@ -605,9 +626,16 @@ def unusual_access(session: Session, user: User, start: datetime, end: datetime)
         .limit(UNUSUAL_SCAN_LIMIT + 1)
     ).all()
     truncated = len(scanned) > UNUSUAL_SCAN_LIMIT
-    other_unit = [
-        r for r in rows_for(session, scanned[:UNUSUAL_SCAN_LIMIT]) if Flag.OTHER_UNIT in r.flags
-    ]
+    scanned = scanned[:UNUSUAL_SCAN_LIMIT]
+    case_of = _cases_of(session, ((r.object_type, r.object_id) for r in scanned))
+    elsewhere = []
+    for row in scanned:
+        found = case_of.get((row.object_type or "", row.object_id or ""))
+        if found is not None and _uuid(entry_fields(row.body).get("unit")) != found.unit_id:
+            elsewhere.append(row.seq)
+            if len(elsewhere) == UNUSUAL_LIST_LIMIT:
+                break
+    other_unit = rows_for(session, audit.iter_entries(session, elsewhere)[::-1])
     audit.append(
         session,
         user.as_actor(),
@@ -625,7 +653,7 @@ def unusual_access(session: Session, user: User, start: datetime, end: datetime)
         refusals=rows_for(session, refusals),
         refusal_total=refusal_total,
         bursts=bursts,
-        other_unit=other_unit[:UNUSUAL_LIST_LIMIT],
+        other_unit=other_unit,
         emergency=rows_for(session, emergency),
         scan_truncated=truncated,
     )
@@ -733,20 +761,18 @@ def read_sample(session: Session, vault: Vault, user: User, sample: AuditSample)
     items = list(sample.items)
     present = {e.seq: e for e in audit.iter_entries(session, (i.entry_seq for i in items))}
     # An entry is shown only if it is still the one that was drawn (same hash).
-    entries = [
+    intact = [
         present[i.entry_seq]
         for i in items
         if i.entry_seq in present and present[i.entry_seq].hash == i.entry_hash
     ]
-    rows = {r.seq: r for r in rows_for(session, entries)}
+    rows = {r.seq: r for r in rows_for(session, intact)}
     names = _names(session, [sample.created_by_id, *(i.checked_by_id for i in items)])
-    views = [
-        SampleItemView(
-            item,
-            rows.get(item.entry_seq),
-            None
-            if item.comment is None
-            else str(
+    views = []
+    for item in items:
+        comment = None
+        if item.comment is not None:
+            comment = str(
                 vault.open_json(
                     session,
                     sample.data_key_id,
@@ -755,11 +781,16 @@ def read_sample(session: Session, vault: Vault, user: User, sample: AuditSample)
                     "comment",
                     item.id,
                 )
-            ),
-            None if item.checked_by_id is None else names.get(item.checked_by_id),
+            )
+        views.append(
+            SampleItemView(
+                item,
+                rows.get(item.entry_seq),
+                comment,
+                None if item.checked_by_id is None else names.get(item.checked_by_id),
+                changed=item.entry_seq in present and item.entry_seq not in rows,
+            )
         )
-        for item in items
-    ]
     audit.append(
         session,
         user.as_actor(),

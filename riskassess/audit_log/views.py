@@ -7,7 +7,16 @@ import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import get_timezone
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -78,7 +87,7 @@ def _today() -> date:
 
 
 def _filter_form(form: Any) -> Any:
-    form.set_choices(list_users(db()), services.known_actions(db()))
+    form.set_choices(list_users(db()))
     return form
 
 
@@ -162,11 +171,12 @@ def export() -> Response | tuple[str, int]:
                 ]
                 body = services.log_csv(rows, header, lambda tag: str(action_label(tag)))
                 name = f"logg-{datetime.now(UTC):%Y%m%d-%H%M%S}.csv"
-                return Response(
+                response: Response = current_app.response_class(
                     body,
                     mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'},
                 )
+                return response
     page = render_template("audit_log/search.html", form=form, result=None, query=_query(form))
     return page, 400
 

@@ -14,10 +14,11 @@ from datetime import date, timedelta
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from riskassess.accounts.models import User
+from riskassess.audit_log import services
 from riskassess.audit_log.models import AuditSample, AuditSampleItem
 from riskassess.cases.models import Case
 from riskassess.core import audit
@@ -378,3 +379,40 @@ def test_bad_sample_input_is_explained_and_draws_nothing(
     assert message in html
     db.rollback()
     assert db.scalar(select(func.count()).select_from(AuditSample)) == 0
+
+
+def test_a_sample_keeps_its_record_when_entries_change_or_go(
+    app: Flask, cast: Cast, db: Session
+) -> None:
+    actor = cast.cw_north.as_actor()
+    for _ in range(3):
+        audit.append(db, actor, "case:case:read", object_type="case", object_id=cast.case.id)
+    db.commit()
+    auditor = client_for(app, "auditor")
+    today = date.today().isoformat()
+    status, location, _html = _draw(auditor, date_from=today, date_to=today, size="3")
+    assert status == 302
+    db.rollback()
+    first, second, _third = sorted(db.scalars(select(AuditSampleItem)), key=lambda i: i.position)
+    db.execute(delete(AuditEntry).where(AuditEntry.seq == first.entry_seq))
+    db.execute(
+        update(AuditEntry)
+        .where(AuditEntry.seq == second.entry_seq)
+        .values(body=AuditEntry.body.op("||")(" "), hash="0" * 64)
+    )
+    db.commit()
+    html = auditor.get(location).get_data(as_text=True)
+    assert f"Entry #{first.entry_seq} of" in html and "no longer in the log" in html
+    assert f"Entry #{second.entry_seq} has changed since it was drawn" in html
+    assert "Opened a case" in html  # the third entry, intact, is shown
+
+
+def test_an_export_too_large_is_refused_with_a_message(
+    app: Flask, cast: Cast, db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(services, "EXPORT_LIMIT", 1)
+    auditor = client_for(app, "auditor")
+    response = auditor.post("/audit/export", data={"csrf_token": csrf(auditor, "/audit")})
+    assert response.status_code == 400
+    assert "More than 1 entries match. Narrow the filter" in response.get_data(as_text=True)
+    assert entries(db, "audit:log:export") == []
