@@ -72,6 +72,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         REMEMBER_COOKIE_SECURE=settings.secure_cookies,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the login session
         BABEL_DEFAULT_LOCALE="sv",
+        # Times are stored in UTC and shown in Swedish time; audit filters follow the same zone.
+        BABEL_DEFAULT_TIMEZONE="Europe/Stockholm",
         BABEL_TRANSLATION_DIRECTORIES=str(PACKAGE / "translations"),
         MAX_CONTENT_LENGTH=1024 * 1024,
     )
