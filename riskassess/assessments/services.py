@@ -185,6 +185,50 @@ def reassessment_bases(
     return bases
 
 
+def _new_draft(
+    session: Session,
+    vault: Vault,
+    user: User,
+    case: Case,
+    instrument_key: tuple[str, str, str],
+    content: Content,
+    kind: str,
+    previous: Assessment | None,
+    *,
+    eligibility_reason: str | None = None,
+    correction_reason: str | None = None,
+) -> Assessment:
+    """A new draft with its content and reasons sealed under the case's key, flushed."""
+    instrument_id, version, instrument_hash = instrument_key
+    assessment_id = new_id()
+    now = utcnow()
+
+    def sealed(text: str | None, column: str) -> bytes | None:
+        if text is None:
+            return None
+        return vault.seal_json(session, case.data_key_id, text, "assessment", column, assessment_id)
+
+    assessment = Assessment(
+        id=assessment_id,
+        case_id=case.id,
+        instrument_id=instrument_id,
+        instrument_version=version,
+        instrument_hash=instrument_hash,
+        state=State.DRAFT.value,
+        created_by_id=user.id,
+        created_dt=now,
+        updated_dt=now,
+        kind=kind,
+        previous_id=None if previous is None else previous.id,
+        content=_seal_content(session, vault, case, assessment_id, content),
+        eligibility_reason=sealed(eligibility_reason, "eligibility_reason"),
+        correction_reason=sealed(correction_reason, "correction_reason"),
+    )
+    session.add(assessment)
+    session.flush()
+    return assessment
+
+
 def start_assessment(
     session: Session,
     vault: Vault,
@@ -214,28 +258,17 @@ def start_assessment(
         start = carried_forward(
             instrument, open_content(session, vault, case, previous), confirmed_historical
         )
-    assessment_id = new_id()
-    assessment = Assessment(
-        id=assessment_id,
-        case_id=case.id,
-        instrument_id=instrument.id,
-        instrument_version=instrument.version,
-        instrument_hash=instrument.content_hash,
-        state=State.DRAFT.value,
-        created_by_id=user.id,
-        created_dt=now,
-        updated_dt=now,
-        content=_seal_content(session, vault, case, assessment_id, start),
-        kind=AssessmentKind.INITIAL if previous is None else AssessmentKind.REASSESSMENT,
-        previous_id=None if previous is None else previous.id,
-        eligibility_reason=vault.seal_json(
-            session, case.data_key_id, reason, "assessment", "eligibility_reason", assessment_id
-        )
-        if reason
-        else None,
+    assessment = _new_draft(
+        session,
+        vault,
+        user,
+        case,
+        (instrument.id, instrument.version, instrument.content_hash),
+        start,
+        AssessmentKind.INITIAL if previous is None else AssessmentKind.REASSESSMENT,
+        previous,
+        eligibility_reason=reason or None,
     )
-    session.add(assessment)
-    session.flush()
     audit.append(
         session,
         user.as_actor(),
@@ -524,45 +557,18 @@ def start_correction(
     )
     if open_draft is not None:
         raise WorkflowError(N_("A new version of this assessment is already being worked on."))
-    now = utcnow()
-    assessment_id = new_id()
-    eligibility = _open_text(session, vault, case, approved, "eligibility_reason")
-    correction = Assessment(
-        id=assessment_id,
-        case_id=case.id,
-        instrument_id=approved.instrument_id,
-        instrument_version=approved.instrument_version,
-        instrument_hash=approved.instrument_hash,
-        state=State.DRAFT.value,
-        created_by_id=user.id,
-        created_dt=now,
-        updated_dt=now,
-        kind=AssessmentKind.CORRECTION,
-        previous_id=approved.id,
-        content=_seal_content(
-            session, vault, case, assessment_id, open_content(session, vault, case, approved)
-        ),
-        eligibility_reason=None
-        if eligibility is None
-        else vault.seal_json(
-            session,
-            case.data_key_id,
-            eligibility,
-            "assessment",
-            "eligibility_reason",
-            assessment_id,
-        ),
-        correction_reason=vault.seal_json(
-            session,
-            case.data_key_id,
-            reason.strip(),
-            "assessment",
-            "correction_reason",
-            assessment_id,
-        ),
+    correction = _new_draft(
+        session,
+        vault,
+        user,
+        case,
+        (approved.instrument_id, approved.instrument_version, approved.instrument_hash),
+        open_content(session, vault, case, approved),
+        AssessmentKind.CORRECTION,
+        approved,
+        eligibility_reason=_open_text(session, vault, case, approved, "eligibility_reason"),
+        correction_reason=reason.strip(),
     )
-    session.add(correction)
-    session.flush()
     audit.append(
         session,
         user.as_actor(),
