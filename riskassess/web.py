@@ -94,13 +94,8 @@ def require(permission: Permission) -> Callable[[F], F]:
             if not current_user.is_authenticated:
                 return redirect(url_for("accounts.login"))
             if not role_has(user().role, permission):
-                audit.append(
-                    db(),
-                    user().as_actor(),
-                    str(permission),
-                    object_type="route",
-                    object_id=request.endpoint,
-                    outcome=audit.Outcome.DENIED,
+                audit.append_denial(
+                    db(), user().as_actor(), str(permission), "route", request.endpoint
                 )
                 abort(403)
             return view(*args, **kwargs)

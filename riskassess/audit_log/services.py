@@ -197,14 +197,7 @@ class SampleView:
 
 
 def _deny(session: Session, user: User, action: str, object_type: str, object_id: object) -> None:
-    audit.append(
-        session,
-        user.as_actor(),
-        action,
-        object_type=object_type,
-        object_id=object_id,
-        outcome=audit.Outcome.DENIED,
-    )
+    audit.append_denial(session, user.as_actor(), action, object_type, object_id)
 
 
 def _require(session: Session, user: User, allowed: bool, action: str) -> None:

@@ -19,6 +19,16 @@ from riskassess.cases.identity import InvalidPersonnummer, normalize_personnumme
 from riskassess.forms import BaseForm
 
 
+def checked_personnummer(value: str) -> tuple[str, date]:
+    """Normalize a personnummer for a form, or fail the field with a message the user can act on."""
+    try:
+        return normalize_personnummer(value)
+    except InvalidPersonnummer:
+        raise ValidationError(
+            _l("Not a valid personal identity number (check the digits and the check digit).")
+        ) from None
+
+
 class CaseForm(BaseForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     personnummer = StringField(
@@ -41,12 +51,7 @@ class CaseForm(BaseForm):
     normalized_pnr: str | None = None
 
     def validate_personnummer(self, field: Any) -> None:
-        try:
-            self.normalized_pnr, self._pnr_birth = normalize_personnummer(field.data)
-        except InvalidPersonnummer:
-            raise ValidationError(
-                _l("Not a valid personal identity number (check the digits and the check digit).")
-            ) from None
+        self.normalized_pnr, self._pnr_birth = checked_personnummer(field.data)
 
     def validate_birth_date(self, field: Any) -> None:
         born: date | None = field.data
@@ -94,12 +99,7 @@ class EmergencyForm(BaseForm):
     normalized_pnr: str | None = None
 
     def validate_personnummer(self, field: Any) -> None:
-        try:
-            self.normalized_pnr, _born = normalize_personnummer(field.data)
-        except InvalidPersonnummer:
-            raise ValidationError(
-                _l("Not a valid personal identity number (check the digits and the check digit).")
-            ) from None
+        self.normalized_pnr, _born = checked_personnummer(field.data)
 
 
 class CloseForm(BaseForm):
@@ -129,12 +129,7 @@ class SearchForm(BaseForm):
     normalized_pnr: str | None = None
 
     def validate_personnummer(self, field: Any) -> None:
-        try:
-            self.normalized_pnr, _born = normalize_personnummer(field.data)
-        except InvalidPersonnummer:
-            raise ValidationError(
-                _l("Not a valid personal identity number (check the digits and the check digit).")
-            ) from None
+        self.normalized_pnr, _born = checked_personnummer(field.data)
 
 
 HOLD_REASON_LABELS = {

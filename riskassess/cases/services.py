@@ -114,14 +114,7 @@ def create_case(
 
 def deny(session: Session, user: User, action: str, object_type: str, object_id: uuid.UUID) -> None:
     """Record a refused attempt; the caller then answers 403."""
-    audit.append(
-        session,
-        user.as_actor(),
-        action,
-        object_type=object_type,
-        object_id=object_id,
-        outcome=audit.Outcome.DENIED,
-    )
+    audit.append_denial(session, user.as_actor(), action, object_type, object_id)
 
 
 def has_emergency_access(session: Session, user: User, case: Case) -> bool:

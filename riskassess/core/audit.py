@@ -274,6 +274,15 @@ def append(
     return entry
 
 
+def append_denial(
+    session: Session, actor: Actor, action: str, object_type: str, object_id: object | None
+) -> AuditEntry:
+    """Record a refused attempt; the caller then answers 403 (or its CLI equivalent)."""
+    return append(
+        session, actor, action, object_type=object_type, object_id=object_id, outcome=Outcome.DENIED
+    )
+
+
 _PREFIX_FIELDS = ("seq", "at", "actor", "action", "object_type", "object_id", "outcome")
 
 
