@@ -331,6 +331,19 @@ _CHECKPOINTS_HELP = (
 )
 
 
+
+def _checkpoints_option(flag: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The checkpoint file option, the same for every audit command that reads or writes it."""
+    return click.option(
+        flag,
+        "checkpoints_file",
+        type=click.Path(path_type=Path, dir_okay=False),
+        envvar=CHECKPOINTS_ENV,
+        default=None,
+        help=_CHECKPOINTS_HELP,
+    )
+
+
 @contextmanager
 def _audit_errors() -> Iterator[None]:
     from riskassess.core.audit import AuditError, CheckpointFileError
@@ -396,14 +409,7 @@ def _read_only(settings: Settings, work: Callable[[Session], T]) -> T:
 
 
 @audit.command("verify")
-@click.option(
-    "--checkpoints",
-    "checkpoints_file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    envvar=CHECKPOINTS_ENV,
-    default=None,
-    help=_CHECKPOINTS_HELP,
-)
+@_checkpoints_option("--checkpoints")
 def audit_verify(checkpoints_file: Path | None) -> None:
     """Check every entry's hash, link and columns, every signed checkpoint and every pruned
     segment's signed record; exit 1 naming the first bad entry."""
@@ -443,14 +449,7 @@ def audit_verify(checkpoints_file: Path | None) -> None:
 
 
 @audit.command("checkpoint")
-@click.option(
-    "--file",
-    "checkpoints_file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    envvar=CHECKPOINTS_ENV,
-    default=None,
-    help=_CHECKPOINTS_HELP,
-)
+@_checkpoints_option("--file")
 def audit_checkpoint(checkpoints_file: Path | None) -> None:
     """Sign the head of the log (Ed25519, key in the keyring) and append it to the checkpoint
     file. Run it regularly (a timer) and keep the file on other storage than the database."""
@@ -500,14 +499,7 @@ def audit_segments() -> None:
 @audit.command("prune")
 @click.option("--before-year", type=int, required=True, help="Remove entries dated before 1 Jan.")
 @click.option("--yes", is_flag=True, help="Confirm: the entries are deleted for good.")
-@click.option(
-    "--checkpoints",
-    "checkpoints_file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    envvar=CHECKPOINTS_ENV,
-    default=None,
-    help=_CHECKPOINTS_HELP,
-)
+@_checkpoints_option("--checkpoints")
 def audit_prune(before_year: int, yes: bool, checkpoints_file: Path | None) -> None:
     """Delete the log's entries before a year, leaving a signed record of exactly what was
     removed (kept in the database and appended to the checkpoint file). The last five full
