@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from riskassess.accounts.passwords import Passwords
 from riskassess.config import PROJECT_ROOT, Settings, check_settings, load_settings
+from riskassess.core.audit import install_deferred_appends
 from riskassess.core.db import make_engine, make_session_factory
 from riskassess.core.installation import check_mode
 from riskassess.core.keys import KeyringFile, UnreadableData, check_keyring
@@ -77,9 +78,11 @@ def create_app(settings: Settings | None = None) -> Flask:
         BABEL_TRANSLATION_DIRECTORIES=str(PACKAGE / "translations"),
         MAX_CONTENT_LENGTH=1024 * 1024,
     )
+    session_factory = make_session_factory(engine)
+    install_deferred_appends(session_factory)
     app.extensions[EXTENSION] = AppState(
         settings=settings,
-        session_factory=make_session_factory(engine),
+        session_factory=session_factory,
         keyring_file=keyring_file,
         instruments=instruments,
         passwords=Passwords(settings.password_time_cost, settings.password_memory_kib),

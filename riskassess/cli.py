@@ -331,7 +331,6 @@ _CHECKPOINTS_HELP = (
 )
 
 
-
 def _checkpoints_option(flag: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """The checkpoint file option, the same for every audit command that reads or writes it."""
     return click.option(

@@ -59,7 +59,9 @@ def state() -> AppState:
 
 def db() -> Session:
     if "db" not in g:
-        g.db = state().session_factory()
+        session = state().session_factory()
+        audit.defer_appends(session)  # entries are written by the request's one commit
+        g.db = session
     return cast(Session, g.db)
 
 

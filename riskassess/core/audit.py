@@ -40,12 +40,13 @@ from sqlalchemy import (
     String,
     Text,
     delete,
+    event,
     extract,
     func,
     select,
     text,
 )
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from riskassess.core.db import Base, UTCDateTime, utcnow
 
@@ -245,6 +246,21 @@ def _head(session: Session) -> tuple[int, str]:
     return (pruned[0], pruned[1]) if pruned is not None else (0, GENESIS_HASH)
 
 
+_DEFERRED = "riskassess.audit.deferred"
+_PENDING = "riskassess.audit.pending"
+
+
+@dataclass(frozen=True)
+class _Pending:
+    at: datetime
+    actor: Actor
+    action: str
+    object_type: str | None
+    object_id: object | None
+    outcome: str
+    details: Mapping[str, Any] | None
+
+
 def append(
     session: Session,
     actor: Actor,
@@ -254,8 +270,19 @@ def append(
     object_id: object | None = None,
     outcome: str = Outcome.SUCCESS,
     details: Mapping[str, Any] | None = None,
-) -> AuditEntry:
-    """Append one entry in the caller's transaction. `details` must hold no personal plaintext."""
+) -> AuditEntry | None:
+    """Append one entry in the caller's transaction. `details` must hold no personal plaintext.
+
+    In a session made by `defer_appends` (a web request) the entry is only recorded here and
+    written by the commit itself, so the chain's lock is held for the few statements of the
+    commit instead of the whole request, page rendering included. It is still written in the
+    same transaction as the change: if it cannot be written, nothing is committed. Returns the
+    entry when it was written at once, None when it waits for the commit."""
+    _check_columns(action, object_type, None if object_id is None else str(object_id), outcome)
+    if session.info.get(_DEFERRED):
+        pending = _Pending(utcnow(), actor, action, object_type, object_id, outcome, details)
+        session.info.setdefault(_PENDING, []).append(pending)
+        return None
     _lock_head(session)
     seq, prev_hash = _head(session)
     entry = make_entry(
@@ -274,11 +301,51 @@ def append(
     return entry
 
 
+def defer_appends(session: Session) -> None:
+    """Let this session's entries wait for its commit (see `append`)."""
+    session.info[_DEFERRED] = True
+
+
+def _write_pending(session: Session) -> None:
+    pending: list[_Pending] = session.info.pop(_PENDING, [])
+    if not pending:
+        return
+    _lock_head(session)
+    seq, prev_hash = _head(session)
+    for item in pending:
+        seq += 1
+        entry = make_entry(
+            seq,
+            prev_hash,
+            item.at,
+            item.actor,
+            item.action,
+            object_type=item.object_type,
+            object_id=item.object_id,
+            outcome=item.outcome,
+            details=item.details,
+        )
+        session.add(entry)
+        prev_hash = entry.hash
+    session.flush()
+
+
+def _forget_pending(session: Session, *_args: Any) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def install_deferred_appends(factory: sessionmaker[Session]) -> None:
+    """Write deferred entries as the first step of every commit of the factory's sessions,
+    and drop them when the transaction is rolled back."""
+    event.listen(factory, "before_commit", _write_pending)
+    event.listen(factory, "after_rollback", _forget_pending)
+
+
 def append_denial(
     session: Session, actor: Actor, action: str, object_type: str, object_id: object | None
-) -> AuditEntry:
+) -> None:
     """Record a refused attempt; the caller then answers 403 (or its CLI equivalent)."""
-    return append(
+    append(
         session, actor, action, object_type=object_type, object_id=object_id, outcome=Outcome.DENIED
     )
 

@@ -67,9 +67,12 @@ def test_eight_processes_append_one_chain(database_url: str, db: Session) -> Non
     assert len({r.prev_hash for r in rows}) == total, "two entries share a parent: a fork"
     expected = {f"w{w}-{i}" for w in range(WORKERS) for i in range(PER_WORKER)}
     assert {r.object_id for r in rows} == expected, "an append was lost"
-    # The workers' entries interleave: the appends ran concurrently, not one process after another.
-    owners = [r.object_id.split("-")[0] for r in rows]
-    assert sum(a != b for a, b in itertools.pairwise(owners)) > WORKERS
+    # On PostgreSQL the workers' entries interleave: the appends really ran concurrently. SQLite's
+    # lock is not fair (a waiting writer sleeps while the holder starts its next transaction),
+    # so there a run may legitimately come out nearly one worker after another.
+    if database_url.startswith("postgresql"):
+        owners = [r.object_id.split("-")[0] for r in rows]
+        assert sum(a != b for a, b in itertools.pairwise(owners)) > WORKERS
     result = verify_chain(db)
     assert result.ok, result.problem
     assert result.checked == total
