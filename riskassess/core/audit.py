@@ -280,6 +280,8 @@ def append(
     entry when it was written at once, None when it waits for the commit."""
     _check_columns(action, object_type, None if object_id is None else str(object_id), outcome)
     if session.info.get(_DEFERRED):
+        if not session.in_transaction():
+            session.begin()  # so that a rollback, even before any SQL, drops the entry too
         pending = _Pending(utcnow(), actor, action, object_type, object_id, outcome, details)
         session.info.setdefault(_PENDING, []).append(pending)
         return None
@@ -338,7 +340,7 @@ def install_deferred_appends(factory: sessionmaker[Session]) -> None:
     """Write deferred entries as the first step of every commit of the factory's sessions,
     and drop them when the transaction is rolled back."""
     event.listen(factory, "before_commit", _write_pending)
-    event.listen(factory, "after_rollback", _forget_pending)
+    event.listen(factory, "after_soft_rollback", _forget_pending)
 
 
 def append_denial(

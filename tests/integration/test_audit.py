@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, update
+from flask import Flask
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from riskassess.core import audit
@@ -103,3 +104,24 @@ def test_cli_verify_exit_codes(db: Session, database_url: str, keyring_path: Pat
     assert broken.returncode == 1
     assert "entry 3" in broken.stderr
     assert "Traceback" not in broken.stderr
+
+
+def test_deferred_entries_are_written_by_the_commit(app: Flask, database_url: str) -> None:
+    """A request's entries wait for its commit (the chain lock is taken only then), in order,
+    and vanish with a rollback."""
+    factory = app.extensions["riskassess"].session_factory
+    with factory() as session:
+        audit.defer_appends(session)
+        assert audit.append(session, ACTOR, "test:entry:create", object_id=1) is None
+        audit.append(session, ACTOR, "test:entry:update", object_id=1)
+        assert session.scalar(select(func.count()).select_from(AuditEntry)) == 0
+        session.commit()
+    with factory() as session:
+        audit.defer_appends(session)
+        audit.append(session, ACTOR, "test:entry:delete", object_id=1)
+        session.rollback()
+        session.commit()
+    with factory() as session:
+        actions = session.scalars(select(AuditEntry.action).order_by(AuditEntry.seq)).all()
+        assert actions == ["test:entry:create", "test:entry:update"]
+        assert verify_chain(session).ok
