@@ -59,6 +59,7 @@ ACTION_LABELS = {
     "case:assessment:correct": _l("Started a correction of an assessment"),
     "case:assessment:supersede": _l("Superseded an assessment"),
     "case:assessment:compare": _l("Compared assessments"),
+    "case:assessment:list": _l("Listed the assessments to review"),
     "case:assessment:sign": _l("Confirmed a decision with the password"),
     "crypto:kek:create": _l("Created a key-encryption key"),
     "crypto:kek:stage": _l("Staged a key-encryption key"),
