@@ -18,7 +18,7 @@ from riskassess.cases.identity import format_personnummer
 from riskassess.cases.models import AccessKind, Case, CaseAccess, CaseStatus
 from riskassess.core import audit
 from riskassess.core.db import new_id, utcnow
-from riskassess.core.keys import Vault
+from riskassess.core.keys import UnreadableData, Vault
 from riskassess.errors import N_, AccessDenied, DomainError
 
 # Assessment states that still need work; a case with one of them cannot be closed.
@@ -56,6 +56,7 @@ class Identity:
 class CaseView:
     case: Case
     identity: Identity | None  # None: a protected identity not revealed for this view
+    is_unreadable: bool = False  # the stored identity failed its integrity check
 
 
 # Why someone needs to see a protected identity or use emergency access. Codes go to the audit
@@ -228,7 +229,7 @@ def list_cases(
     ).all()
     vault.preload(session, [c.data_key_id for c in cases if not c.is_protected])
     views = [
-        CaseView(case, None if case.is_protected else open_identity(session, vault, case))
+        CaseView(case, None) if case.is_protected else _listed(session, vault, user, case)
         for case in cases
     ]
     audit.append(
@@ -240,6 +241,24 @@ def list_cases(
         details={"cases": [str(c.id) for c in cases]},
     )
     return CasePage(views, total, page, pages)
+
+
+def _listed(session: Session, vault: Vault, user: User, case: Case) -> CaseView:
+    """One row of a list. A case whose data does not decrypt is shown as unreadable, with a
+    failure entry in the log, instead of taking the whole list down with it."""
+    try:
+        return CaseView(case, open_identity(session, vault, case))
+    except UnreadableData as exc:
+        audit.append(
+            session,
+            user.as_actor(),
+            exc.action,
+            object_type=exc.object_type,
+            object_id=exc.object_id,
+            outcome=audit.Outcome.FAILURE,
+            details=exc.details,
+        )
+        return CaseView(case, None, is_unreadable=True)
 
 
 def _record_access(

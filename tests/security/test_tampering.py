@@ -181,3 +181,21 @@ def test_a_change_to_a_case_with_a_broken_key_saves_nothing(
     entries = list(db.scalars(select(AuditEntry).order_by(AuditEntry.seq)))
     assert len(entries) == before + 1  # the failure, and no hold entry
     assert entries[-1].action == "crypto:data_key:unwrap" and entries[-1].outcome == "failure"
+
+
+def test_a_damaged_case_is_marked_in_the_list_not_fatal_to_it(
+    client: FlaskClient, db: Session, two_cases: tuple[Case, Case], login: Callable[[str], None]
+) -> None:
+    anna, berit = two_cases
+    flipped = bytearray(anna.identity)
+    flipped[40] ^= 0x01
+    db.execute(update(Case).where(Case.id == anna.id).values(identity=bytes(flipped)))
+    db.commit()
+    login("cw.north")
+    response = client.get("/cases")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert BERIT in page and ANNA not in page
+    assert "kunde inte läsas" in page
+    [failure] = _failures(db)
+    assert failure.action == "crypto:value:decrypt" and failure.object_id == str(anna.id)
