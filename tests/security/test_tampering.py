@@ -186,7 +186,7 @@ def test_a_change_to_a_case_with_a_broken_key_saves_nothing(
 def test_a_damaged_case_is_marked_in_the_list_not_fatal_to_it(
     client: FlaskClient, db: Session, two_cases: tuple[Case, Case], login: Callable[[str], None]
 ) -> None:
-    anna, berit = two_cases
+    anna, _berit = two_cases
     flipped = bytearray(anna.identity)
     flipped[40] ^= 0x01
     db.execute(update(Case).where(Case.id == anna.id).values(identity=bytes(flipped)))
