@@ -66,6 +66,14 @@ def _approved(
     return assessment
 
 
+def _draft(world: World, owner: User, case: Case) -> Assessment:
+    instrument = world.registry.get(*SAVRY)
+    assert instrument is not None
+    assessment = assessments.start_assessment(world.session, world.vault, owner, case, instrument)
+    world.session.commit()
+    return assessment
+
+
 def _audit(db: Session, action: str) -> list[AuditEntry]:
     db.rollback()
     return list(db.scalars(select(AuditEntry).where(AuditEntry.action == action)))
@@ -75,10 +83,7 @@ def test_saving_one_section_keeps_the_others(
     client: FlaskClient, world: World, db: Session, login: Callable[[str], None]
 ) -> None:
     owner, _sup, case = _cast(world)
-    instrument = world.registry.get(*SAVRY)
-    assert instrument is not None
-    assessment = assessments.start_assessment(db, world.vault, owner, case, instrument)
-    db.commit()
+    assessment = _draft(world, owner, case)
     login("cw.north")
     for domain, item in (("H", "H1"), ("K", "K1")):
         path = f"/assessments/{assessment.id}/rate/{domain}"
@@ -103,10 +108,7 @@ def test_bad_plan_row_changes_nothing(
     client: FlaskClient, world: World, db: Session, login: Callable[[str], None]
 ) -> None:
     owner, _sup, case = _cast(world)
-    instrument = world.registry.get(*SAVRY)
-    assert instrument is not None
-    assessment = assessments.start_assessment(db, world.vault, owner, case, instrument)
-    db.commit()
+    assessment = _draft(world, owner, case)
     before = lock_version(db, str(assessment.id))
     login("cw.north")
     path = f"/assessments/{assessment.id}/judgement"
@@ -131,10 +133,7 @@ def test_withdrawal_needs_a_reason(
     client: FlaskClient, world: World, db: Session, login: Callable[[str], None]
 ) -> None:
     owner, _sup, case = _cast(world)
-    instrument = world.registry.get(*SAVRY)
-    assert instrument is not None
-    assessment = assessments.start_assessment(db, world.vault, owner, case, instrument)
-    db.commit()
+    assessment = _draft(world, owner, case)
     login("cw.north")
     path = f"/assessments/{assessment.id}"
     client.post(f"{path}/withdraw", data={"csrf_token": csrf(client, path), "reason": " "})
