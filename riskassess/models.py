@@ -4,7 +4,7 @@ from riskassess.accounts.models import Unit, User
 from riskassess.assessments.models import Assessment, ReviewDecision
 from riskassess.audit_log.models import AuditSample, AuditSampleItem
 from riskassess.cases.models import Case, CaseAccess, RetentionHold
-from riskassess.core.audit import AuditEntry, AuditPrune
+from riskassess.core.audit import AuditCaseRef, AuditEntry, AuditPrune
 from riskassess.core.db import Base
 from riskassess.core.installation import InstallationSetting
 from riskassess.core.keys import DataKey
@@ -12,6 +12,7 @@ from riskassess.instruments.models import InstrumentVersion
 
 __all__ = [
     "Assessment",
+    "AuditCaseRef",
     "AuditEntry",
     "AuditPrune",
     "AuditSample",

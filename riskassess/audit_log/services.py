@@ -31,7 +31,7 @@ from riskassess.audit_log import policy
 from riskassess.audit_log.models import AuditSample, AuditSampleItem, CheckOutcome
 from riskassess.cases.models import Case
 from riskassess.core import audit
-from riskassess.core.audit import AuditEntry, entry_fields
+from riskassess.core.audit import AuditCaseRef, AuditEntry, entry_fields
 from riskassess.core.db import utcnow
 from riskassess.core.keys import Vault
 from riskassess.errors import N_, AccessDenied, DomainError
@@ -220,10 +220,7 @@ def _case_clause(session: Session, case: Case) -> Any:
     return or_(
         and_(AuditEntry.object_type == "case", AuditEntry.object_id == case_id),
         and_(AuditEntry.object_type == "assessment", AuditEntry.object_id.in_(assessment_ids)),
-        and_(
-            AuditEntry.action.in_(LIST_ACTIONS),
-            AuditEntry.body.contains(f'"{case_id}"', autoescape=True),
-        ),
+        AuditEntry.seq.in_(select(AuditCaseRef.seq).where(AuditCaseRef.case_id == case_id)),
     )
 
 

@@ -36,6 +36,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlalchemy import (
     BigInteger,
+    ForeignKey,
     Integer,
     String,
     Text,
@@ -101,6 +102,30 @@ class AuditEntry(Base):
     body: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditCaseRef(Base):
+    """Which cases an entry that showed several of them (a case list, a search) names in its
+    details. An index derived from the hashed body, so that "who has seen this case" needs no
+    scan of every list entry's text; verification does not depend on it."""
+
+    __tablename__ = "audit_case_ref"
+
+    seq: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("audit_entry.seq", ondelete="CASCADE"), primary_key=True
+    )
+    case_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+
+
+# The details key under which an entry names the cases it showed.
+CASES_SHOWN = "cases"
+
+
+def _index_cases(session: Session, entry: AuditEntry, details: Mapping[str, Any] | None) -> None:
+    shown = (details or {}).get(CASES_SHOWN)
+    if isinstance(shown, list) and shown:
+        session.add_all(AuditCaseRef(seq=entry.seq, case_id=str(c)) for c in dict.fromkeys(shown))
+        session.flush()
 
 
 class AuditPrune(Base):
@@ -299,7 +324,8 @@ def append(
         details=details,
     )
     session.add(entry)
-    session.flush()
+    session.flush()  # the entry's row first: the index rows refer to it
+    _index_cases(session, entry, details)
     return entry
 
 
@@ -314,6 +340,7 @@ def _write_pending(session: Session) -> None:
         return
     _lock_head(session)
     seq, prev_hash = _head(session)
+    written: list[tuple[AuditEntry, Mapping[str, Any] | None]] = []
     for item in pending:
         seq += 1
         entry = make_entry(
@@ -328,8 +355,11 @@ def _write_pending(session: Session) -> None:
             details=item.details,
         )
         session.add(entry)
+        written.append((entry, item.details))
         prev_hash = entry.hash
-    session.flush()
+    session.flush()  # the entries' rows first: the index rows refer to them
+    for entry, details in written:
+        _index_cases(session, entry, details)
 
 
 def _forget_pending(session: Session, *_args: Any) -> None:
@@ -815,6 +845,7 @@ def prune_before_year(
             "last_hash": record.last_hash,
         },
     )
+    session.execute(delete(AuditCaseRef).where(AuditCaseRef.seq <= record.last_seq))
     session.execute(delete(AuditEntry).where(AuditEntry.seq <= record.last_seq))
     session.flush()
     return record

@@ -24,6 +24,7 @@ SEALED = {
 KEY_MATERIAL = {"data_key.wrapped_key"}
 # Plaintext on purpose; SECURITY.md lists these.
 PLAINTEXT = {
+    "audit_case_ref.case_id",  # case ids (UUIDs) an entry's details name, as an index
     "audit_entry.action",
     "audit_entry.object_type",
     "audit_entry.object_id",
