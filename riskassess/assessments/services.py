@@ -99,6 +99,12 @@ def _transition(assessment: Assessment, action: Action) -> State:
         ) from None
 
 
+def _may_read(session: Session, user: User, case: Case) -> bool:
+    """The unit rule, widened by an active emergency grant (looked up only when needed)."""
+    emergency = not same_unit(user, case) and has_emergency_access(session, user, case)
+    return policy.can_read_assessment(user, case, emergency=emergency)
+
+
 def deny_assessment(session: Session, user: User, action: str, assessment: Assessment) -> None:
     """Record a refused attempt on an assessment; the caller answers 403."""
     deny(session, user, action, "assessment", assessment.id)
@@ -296,11 +302,7 @@ def read_assessment(
 ) -> AssessmentView:
     """Decrypt an assessment for display; `purpose` ("read" or "print") names the audit action."""
     tag = f"case:assessment:{purpose}"
-    if not policy.can_read_assessment(
-        user,
-        case,
-        emergency=not same_unit(user, case) and has_emergency_access(session, user, case),
-    ):
+    if not _may_read(session, user, case):
         raise _refuse(session, user, tag, assessment.id)
     audit.append(session, user.as_actor(), tag, object_type="assessment", object_id=assessment.id)
     rows = session.execute(
@@ -635,7 +637,7 @@ def compare_assessments(
     session: Session, vault: Vault, user: User, case: Case, chosen: list[Assessment]
 ) -> list[tuple[Assessment, Content]]:
     """Up to four assessments of one case side by side, oldest first; one audited read."""
-    if not policy.can_read_assessment(user, case):
+    if not _may_read(session, user, case):
         raise _refuse(session, user, "case:assessment:compare", case.id)
     ordered = sorted(chosen, key=lambda a: a.created_dt)[-MAX_COMPARED:]
     audit.append(

@@ -345,6 +345,7 @@ def test_emergency_access_is_granted_logged_and_followed_up(
         return
     assert response.status_code == 302 and str(case.id) in response.headers["Location"]
     assert "Testa Fiktivdotter" in client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert client.get(f"/cases/{case.id}/compare").status_code == 200
     assert _audit(db, "case:case:emergency")
 
     client.post("/logout", data={"csrf_token": csrf(client, "/cases")})
