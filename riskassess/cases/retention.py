@@ -123,14 +123,7 @@ def place_hold(
 ) -> RetentionHold:
     """Keep the case past its retention date. Replaces an earlier hold of the case."""
     if not policy.can_hold_retention(user, case):
-        audit.append(
-            session,
-            user.as_actor(),
-            "case:retention:hold",
-            object_type="case",
-            object_id=case.id,
-            outcome=audit.Outcome.DENIED,
-        )
+        audit.append_denial(session, user.as_actor(), "case:retention:hold", "case", case.id)
         raise AccessDenied(N_("You may not hold this case's gallring."))
     note = note.strip()
     if reason not in HoldReason.ALL:
@@ -165,14 +158,7 @@ def place_hold(
 
 def lift_hold(session: Session, user: User, case: Case) -> None:
     if not policy.can_hold_retention(user, case):
-        audit.append(
-            session,
-            user.as_actor(),
-            "case:retention:release",
-            object_type="case",
-            object_id=case.id,
-            outcome=audit.Outcome.DENIED,
-        )
+        audit.append_denial(session, user.as_actor(), "case:retention:release", "case", case.id)
         raise AccessDenied(N_("You may not hold this case's gallring."))
     hold = session.get(RetentionHold, case.id)
     if hold is None:

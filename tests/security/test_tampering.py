@@ -47,6 +47,13 @@ def two_cases(world: World, login: Callable[[str], None]) -> tuple[Case, Case]:
     return anna, berit
 
 
+def _flip_a_byte_of_identity(db: Session, case: Case) -> None:
+    flipped = bytearray(case.identity)
+    flipped[40] ^= 0x01
+    db.execute(update(Case).where(Case.id == case.id).values(identity=bytes(flipped)))
+    db.commit()
+
+
 def _assert_refused_page(response_text: str, status: int) -> None:
     assert status == 500
     assert ANNA not in response_text and BERIT not in response_text
@@ -83,10 +90,7 @@ def test_a_flipped_byte_is_refused_and_audited(
     client: FlaskClient, db: Session, two_cases: tuple[Case, Case], login: Callable[[str], None]
 ) -> None:
     anna, _berit = two_cases
-    flipped = bytearray(anna.identity)
-    flipped[40] ^= 0x01
-    db.execute(update(Case).where(Case.id == anna.id).values(identity=bytes(flipped)))
-    db.commit()
+    _flip_a_byte_of_identity(db, anna)
     login("cw.north")
     response = client.get(f"/cases/{anna.id}")
     _assert_refused_page(response.get_data(as_text=True), response.status_code)
@@ -187,10 +191,7 @@ def test_a_damaged_case_is_marked_in_the_list_not_fatal_to_it(
     client: FlaskClient, db: Session, two_cases: tuple[Case, Case], login: Callable[[str], None]
 ) -> None:
     anna, _berit = two_cases
-    flipped = bytearray(anna.identity)
-    flipped[40] ^= 0x01
-    db.execute(update(Case).where(Case.id == anna.id).values(identity=bytes(flipped)))
-    db.commit()
+    _flip_a_byte_of_identity(db, anna)
     login("cw.north")
     response = client.get("/cases")
     page = response.get_data(as_text=True)
