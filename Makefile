@@ -3,23 +3,34 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+LOCK := requirements.lock
+PORT ?= 5000
+HOST ?= 127.0.0.1
 
-.PHONY: help install demo test lint format typecheck pytest translations clean
+.PHONY: help install lock demo test lint format typecheck pytest translations clean
 .DEFAULT_GOAL := help
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+# Every package, transitive ones and the build backend included, comes from the lock file with
+# its hash; the project itself is then installed editable without fetching anything more.
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check
 	touch $(STAMP)
 
-install: $(STAMP) ## Create .venv and install riskassess with its development tools
+install: $(STAMP) ## Create .venv and install riskassess and its tools from requirements.lock
 
-demo: $(STAMP) ## Serve demo mode (fictional data) at http://127.0.0.1:5000
-	$(BIN)/riskassess demo
+lock: $(STAMP) ## Re-resolve requirements.lock (with hashes) from pyproject.toml
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra postgres --group build \
+		--universal --python-version 3.11 --generate-hashes \
+		--custom-compile-command 'make lock' --output-file $(LOCK)
+
+demo: $(STAMP) ## Serve demo mode (fictional data); `make demo PORT=8080` picks the port
+	$(BIN)/riskassess demo --host $(HOST) --port $(PORT)
 
 test: lint typecheck pytest ## Run the whole suite: ruff, mypy, pytest (unit, integration, browser, security)
 
