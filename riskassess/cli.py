@@ -80,33 +80,43 @@ def main() -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 def demo(host: str, port: int) -> None:
     """Serve demo mode: fictional data, its own database and keys, created on first start."""
-    from riskassess.accounts.passwords import Passwords
     from riskassess.app import create_app
-    from riskassess.core.keys import Vault
-    from riskassess.training.seed import DEMO_PASSWORD, DEMO_USERS, is_seeded, seed_demo
+    from riskassess.training.seed import DEMO_PASSWORD, DEMO_USERS
 
     with operator_errors():
-        settings = _settings("demo")
-        if not settings.keyring_path.exists():
-            Keyring.generate().save_new(settings.keyring_path)
-            click.echo(f"Created a demo keyring at {settings.keyring_path}")
-        _upgrade(settings)
-        registry = load_directories(settings.instruments_dirs)
-        ring = Keyring.load(settings.keyring_path)
-
-        def seed(session: Session) -> bool:
-            if is_seeded(session):
-                return False
-            passwords = Passwords(settings.password_time_cost, settings.password_memory_kib)
-            seed_demo(session, Vault(ring), passwords, registry)
-            return True
-
-        if _with_session(settings, seed):
-            click.echo("Seeded fictional demo data.")
-        app = create_app(settings)
+        app = create_app(prepare_demo(_settings("demo")))
     click.echo(f"Demo mode at http://{host}:{port}/  (all data is fictional)")
     click.echo(f"Demo accounts (password {DEMO_PASSWORD}): " + ", ".join(u[0] for u in DEMO_USERS))
     app.run(host=host, port=port, debug=False, use_reloader=False)
+
+
+def prepare_demo(settings: Settings) -> Settings:
+    """The demo's keyring, secret key, schema and fictional data, each made on first start and
+    kept after it; returns the settings to serve the demo with."""
+    from riskassess.accounts.passwords import Passwords
+    from riskassess.config import demo_secret_key
+    from riskassess.core.keys import Vault
+    from riskassess.training.seed import is_seeded, seed_demo
+
+    if not settings.secret_key:
+        settings = settings.with_overrides(secret_key=demo_secret_key(settings.instance_path))
+    if not settings.keyring_path.exists():
+        Keyring.generate().save_new(settings.keyring_path)
+        click.echo(f"Created a demo keyring at {settings.keyring_path}")
+    _upgrade(settings)
+    registry = load_directories(settings.instruments_dirs)
+    ring = Keyring.load(settings.keyring_path)
+
+    def seed(session: Session) -> bool:
+        if is_seeded(session):
+            return False
+        passwords = Passwords(settings.password_time_cost, settings.password_memory_kib)
+        seed_demo(session, Vault(ring), passwords, registry)
+        return True
+
+    if _with_session(settings, seed):
+        click.echo("Seeded fictional demo data.")
+    return settings
 
 
 @main.group()

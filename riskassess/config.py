@@ -7,6 +7,7 @@ and refuses combinations that would be unsafe in production.
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -15,6 +16,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
 SHIPPED_INSTRUMENTS = PROJECT_ROOT / "instruments"
 MODES = ("production", "demo")
+DEMO_SECRET_FILE = "demo-secret-key"  # noqa: S105 - a file name, not a secret
 
 
 class ConfigError(Exception):
@@ -113,3 +115,25 @@ def check_settings(settings: Settings) -> None:
                 f"No keyring at {settings.keyring_path}. Create one with `riskassess keys init` "
                 "or point RISKASSESS_KEYRING at it."
             )
+
+
+def demo_secret_key(instance: Path) -> str:
+    """The demo's session signing key, kept in its instance folder (readable by its owner
+    only) so that a restart does not log out a classroom; created on first start, like the
+    demo keyring. Production never uses this: it requires RISKASSESS_SECRET_KEY."""
+    path = instance / DEMO_SECRET_FILE
+    instance.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        secret = path.read_text(encoding="utf-8").strip()
+        if len(secret) < 32:
+            raise ConfigError(
+                f"The demo's secret key in {path} is too short; delete the file and a new one "
+                "is made at the next start."
+            ) from None
+        return secret
+    secret = secrets.token_urlsafe(32)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(secret + "\n")
+    return secret
