@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from riskassess.accounts.passwords import Passwords
 from riskassess.config import PROJECT_ROOT, Settings, check_settings, load_settings
@@ -30,6 +31,7 @@ from riskassess.web import (
     AppState,
     db,
     install_commit_point,
+    rollback_request,
     state,
     unreadable_data_page,
 )
@@ -122,20 +124,30 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(audit_log)
 
 
+def _error_page(code: int, **context: Any) -> tuple[str, int]:
+    """An error page. The request's transaction is rolled back first: nothing of a failed
+    request is kept, and a session left broken by a failed flush can load the page's user."""
+    rollback_request()
+    return render_template("errors/error.html", code=code, **context), code
+
+
 def _register_error_pages(app: Flask) -> None:
     def page(code: int) -> Any:
-        def handler(_error: Exception) -> tuple[str, int]:
-            return render_template("errors/error.html", code=code), code
+        return lambda _error: _error_page(code)
 
-        return handler
-
-    for code in (400, 403, 404, 405, 413, 500):
+    for code in (400, 403, 404, 405, 409, 413, 500):
         app.register_error_handler(code, page(code))
 
     def csrf_failed(_error: CSRFError) -> tuple[str, int]:
-        return render_template("errors/error.html", code=400, csrf=True), 400
+        return _error_page(400, csrf=True)
+
+    def changed_meanwhile(_error: StaleDataError) -> tuple[str, int]:
+        # A row changed by another request between this one's read and its write (PostgreSQL
+        # lets both read it). The services say so in their own words where they expect it.
+        return _error_page(409)
 
     app.register_error_handler(CSRFError, csrf_failed)
+    app.register_error_handler(StaleDataError, changed_meanwhile)
     app.register_error_handler(UnreadableData, unreadable_data_page)
 
 

@@ -111,28 +111,57 @@ def require(permission: Permission) -> Callable[[F], F]:
 def _commit(response: Response) -> Response:
     """The single commit point: data, audit entries and all, or nothing.
 
-    A failed commit raises, so the rendered page (which may show case data whose read was
-    never logged) is thrown away and the user gets an error page instead.
+    Only a response the view itself answered without an error status commits. Flask also runs
+    this for the error page of a view that raised or aborted; then everything the request
+    flushed is rolled back, and only its refusal and failure entries are written, on their own.
+    A page answered with an error status therefore must not show case data: its reads would
+    not be logged. A failed commit raises, so the rendered page (which may show case data
+    whose read was never logged) is thrown away and the user gets an error page instead.
     """
-    session = g.pop("db", None)
-    if session is not None:
-        try:
-            session.commit()
-        finally:
-            session.close()
+    if response.status_code >= 400:
+        rollback_request()
+    elif "db" in g:
+        g.db.commit()  # if this raises, the error page's rollback still finds the session
     return response
 
 
-def _discard(_exc: BaseException | None) -> None:
-    session = g.pop("db", None)
-    if session is not None:
-        session.rollback()
-        session.close()
+def rollback_request() -> None:
+    """Roll back the request's transaction, then write the refusals and failures it recorded
+    (`audit.append(..., keep_on_rollback=True)`) in a transaction of their own.
+
+    Error pages call this before they render: a session whose flush failed can load nothing
+    (the page's own `current_user` included) until it is rolled back. The session stays open
+    for the page; whatever it reads is rolled back again when the request ends."""
+    session: Session | None = g.get("db")
+    if session is None:
+        return
+    session.rollback()  # first: on SQLite the request holds the write lock
+    kept = audit.take_kept(session)
+    if not kept:
+        return
+    writer = state().session_factory()
+    try:
+        audit.write_kept(writer, kept)
+        writer.commit()
+    except Exception:  # the error page stands; the operator sees the log
+        writer.rollback()
+        current_app.logger.exception("A refusal or failure could not be written to the audit log")
+    finally:
+        writer.close()
+
+
+def _end_request(_exc: BaseException | None) -> None:
+    """After the response: roll back whatever did not commit, and close the session."""
+    if "db" in g:
+        try:
+            rollback_request()
+        finally:
+            g.pop("db").close()
 
 
 def install_commit_point(app: Flask) -> None:
     app.after_request(_commit)
-    app.teardown_request(_discard)
+    app.teardown_request(_end_request)
 
 
 def unreadable_data_page(exc: UnreadableData) -> tuple[str, int]:
@@ -143,26 +172,18 @@ def unreadable_data_page(exc: UnreadableData) -> tuple[str, int]:
     and is logged in one line naming table, row and reason, never content.
     """
     actor = user().as_actor() if current_user.is_authenticated else audit.Actor.system("anonymous")
-    page = render_template("errors/error.html", code=500, unreadable=True)
-    _discard(None)  # before the new transaction: on SQLite the request holds the write lock
     current_app.logger.error(
         "Unreadable stored data: %s %s %s %s", exc.action, exc.object_type, exc.object_id, exc
     )
-    session = state().session_factory()
-    try:
-        audit.append(
-            session,
-            actor,
-            exc.action,
-            object_type=exc.object_type,
-            object_id=exc.object_id,
-            outcome=audit.Outcome.FAILURE,
-            details=exc.details,
-        )
-        session.commit()
-    except Exception:  # the page still says nothing was shown; the operator sees the log
-        session.rollback()
-        current_app.logger.exception("The failure above could not be written to the audit log")
-    finally:
-        session.close()
-    return page, 500
+    audit.append(
+        db(),
+        actor,
+        exc.action,
+        object_type=exc.object_type,
+        object_id=exc.object_id,
+        outcome=audit.Outcome.FAILURE,
+        details=exc.details,
+        keep_on_rollback=True,
+    )
+    rollback_request()
+    return render_template("errors/error.html", code=500, unreadable=True), 500

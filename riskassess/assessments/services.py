@@ -9,12 +9,14 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from riskassess.accounts.models import User
 from riskassess.accounts.passwords import Passwords
@@ -38,6 +40,12 @@ from riskassess.instruments.definition import Instrument, Item
 from riskassess.instruments.services import record_version
 
 MAX_COMPARED = 4
+EDITED_ELSEWHERE = N_(
+    "Someone else saved this assessment after you opened it. Nothing of yours was saved."
+)
+DECIDED_ELSEWHERE = N_(
+    "Someone else decided on this assessment at the same time. Nothing of yours was saved."
+)
 
 
 class SignatureRefused(DomainError):
@@ -88,6 +96,23 @@ def content_hash(content: Content) -> str:
         content.to_json(), sort_keys=True, separators=(",", ":"), ensure_ascii=False
     )
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@contextmanager
+def _single_writer(session: Session, conflict: str) -> Iterator[None]:
+    """Apply the block's change to an assessment and flush it in a savepoint.
+
+    The flush matches the row on the lock version this request read. On PostgreSQL two
+    requests can read the same version, and the later flush then matches no row
+    (StaleDataError): only the savepoint is rolled back, so the request goes on to say so with
+    `conflict` and nothing of the change is written. (On SQLite requests take turns, and the
+    version or state check before the change refuses instead.)"""
+    try:
+        with session.begin_nested():
+            yield
+            session.flush()
+    except StaleDataError:
+        raise EditConflict(conflict) from None
 
 
 def _transition(assessment: Assessment, action: Action) -> State:
@@ -358,13 +383,11 @@ def save_assessment(
         raise _refuse(session, user, "case:assessment:update", assessment.id)
     new_state = _transition(assessment, Action.EDIT)
     if based_on_version != assessment.lock_version:
-        raise EditConflict(
-            "Someone else saved this assessment after you opened it. Nothing of yours was saved."
-        )
-    assessment.content = _seal_content(session, vault, case, assessment.id, content)
-    assessment.state = new_state.value
-    assessment.updated_dt = utcnow()
-    session.flush()
+        raise EditConflict(EDITED_ELSEWHERE)
+    with _single_writer(session, EDITED_ELSEWHERE):
+        assessment.content = _seal_content(session, vault, case, assessment.id, content)
+        assessment.state = new_state.value
+        assessment.updated_dt = utcnow()
     audit.append(
         session,
         user.as_actor(),
@@ -388,9 +411,9 @@ def submit_assessment(
     problems = submission_problems(instrument, open_content(session, vault, case, assessment))
     if problems:
         raise IncompleteAssessment(problems)
-    assessment.state = new_state.value
-    assessment.submitted_dt = assessment.updated_dt = utcnow()
-    session.flush()
+    with _single_writer(session, EDITED_ELSEWHERE):
+        assessment.state = new_state.value
+        assessment.submitted_dt = assessment.updated_dt = utcnow()
     audit.append(
         session,
         user.as_actor(),
@@ -436,16 +459,18 @@ def _decide(
     tag = f"case:assessment:{action.value}"
     if not policy.can_review_assessment(user, case):
         raise _refuse(session, user, tag, assessment.id)
+    if assessment.state != State.SUBMITTED.value and assessment.decided_dt is not None:
+        raise WorkflowError(DECIDED_ELSEWHERE)
     new_state = _transition(assessment, action)
-    decision = _record_decision(session, vault, user, case, assessment, action, comment)
     details: dict[str, str] = {}
-    if action is Action.APPROVE:
-        assessment.content_hash = content_hash(open_content(session, vault, case, assessment))
-        details["content_hash"] = assessment.content_hash
-    assessment.state = new_state.value
-    assessment.decided_by_id = user.id
-    assessment.decided_dt = assessment.updated_dt = decision.created_dt
-    session.flush()
+    with _single_writer(session, DECIDED_ELSEWHERE):
+        decision = _record_decision(session, vault, user, case, assessment, action, comment)
+        if action is Action.APPROVE:
+            assessment.content_hash = content_hash(open_content(session, vault, case, assessment))
+            details["content_hash"] = assessment.content_hash
+        assessment.state = new_state.value
+        assessment.decided_by_id = user.id
+        assessment.decided_dt = assessment.updated_dt = decision.created_dt
     audit.append(
         session,
         user.as_actor(),
@@ -519,12 +544,12 @@ def withdraw_assessment(
     if not reason.strip():
         raise DomainError(N_("A reason is needed to withdraw an assessment."))
     new_state = _transition(assessment, Action.WITHDRAW)
-    decision = _record_decision(
-        session, vault, user, case, assessment, Action.WITHDRAW, reason.strip()
-    )
-    assessment.state = new_state.value
-    assessment.updated_dt = decision.created_dt
-    session.flush()
+    with _single_writer(session, EDITED_ELSEWHERE):
+        decision = _record_decision(
+            session, vault, user, case, assessment, Action.WITHDRAW, reason.strip()
+        )
+        assessment.state = new_state.value
+        assessment.updated_dt = decision.created_dt
     audit.append(
         session,
         user.as_actor(),

@@ -273,6 +273,7 @@ def _head(session: Session) -> tuple[int, str]:
 
 _DEFERRED = "riskassess.audit.deferred"
 _PENDING = "riskassess.audit.pending"
+_KEPT = "riskassess.audit.kept"
 
 
 @dataclass(frozen=True)
@@ -284,6 +285,7 @@ class _Pending:
     object_id: object | None
     outcome: str
     details: Mapping[str, Any] | None
+    keep_on_rollback: bool = False
 
 
 def append(
@@ -295,6 +297,7 @@ def append(
     object_id: object | None = None,
     outcome: str = Outcome.SUCCESS,
     details: Mapping[str, Any] | None = None,
+    keep_on_rollback: bool = False,
 ) -> AuditEntry | None:
     """Append one entry in the caller's transaction. `details` must hold no personal plaintext.
 
@@ -302,12 +305,18 @@ def append(
     written by the commit itself, so the chain's lock is held for the few statements of the
     commit instead of the whole request, page rendering included. It is still written in the
     same transaction as the change: if it cannot be written, nothing is committed. Returns the
-    entry when it was written at once, None when it waits for the commit."""
+    entry when it was written at once, None when it waits for the commit.
+
+    `keep_on_rollback` is for refusals and failures: in a deferred session such an entry
+    outlives a rollback of the request, and the request's end writes it in a transaction of its
+    own (`take_kept`, `write_kept`)."""
     _check_columns(action, object_type, None if object_id is None else str(object_id), outcome)
     if session.info.get(_DEFERRED):
         if not session.in_transaction():
             session.begin()  # so that a rollback, even before any SQL, drops the entry too
-        pending = _Pending(utcnow(), actor, action, object_type, object_id, outcome, details)
+        pending = _Pending(
+            utcnow(), actor, action, object_type, object_id, outcome, details, keep_on_rollback
+        )
         session.info.setdefault(_PENDING, []).append(pending)
         return None
     _lock_head(session)
@@ -335,7 +344,16 @@ def defer_appends(session: Session) -> None:
 
 
 def _write_pending(session: Session) -> None:
-    pending: list[_Pending] = session.info.pop(_PENDING, [])
+    # Left in place until the commit succeeds: a commit that fails is rolled back, and the
+    # rollback must still find the refusals and failures to keep.
+    _write_entries(session, session.info.get(_PENDING, []))
+
+
+def _committed(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def _write_entries(session: Session, pending: Sequence[_Pending]) -> None:
     if not pending:
         return
     _lock_head(session)
@@ -362,14 +380,36 @@ def _write_pending(session: Session) -> None:
         _index_cases(session, entry, details)
 
 
-def _forget_pending(session: Session, *_args: Any) -> None:
-    session.info.pop(_PENDING, None)
+def _forget_pending(session: Session, previous_transaction: Any) -> None:
+    """A rollback drops the request's entries, except refusals and failures, which wait in the
+    session for `take_kept`. Only the outermost transaction's rollback counts: a savepoint or a
+    failed flush rolls back an inner one, and entries are appended after the change they record
+    has flushed, so none waits inside a savepoint that fails."""
+    if previous_transaction.parent is not None:
+        return
+    pending: list[_Pending] = session.info.pop(_PENDING, [])
+    kept = [item for item in pending if item.keep_on_rollback]
+    if kept:
+        session.info.setdefault(_KEPT, []).extend(kept)
+
+
+def take_kept(session: Session) -> list[_Pending]:
+    """The kept entries of a rolled-back session, handed over once."""
+    kept: list[_Pending] = session.info.pop(_KEPT, [])
+    return kept
+
+
+def write_kept(session: Session, kept: Sequence[_Pending]) -> None:
+    """Write kept entries, with the times they were made at, in the caller's transaction (a
+    fresh one: the failed request's own is gone)."""
+    _write_entries(session, kept)
 
 
 def install_deferred_appends(factory: sessionmaker[Session]) -> None:
     """Write deferred entries as the first step of every commit of the factory's sessions,
     and drop them when the transaction is rolled back."""
     event.listen(factory, "before_commit", _write_pending)
+    event.listen(factory, "after_commit", _committed)
     event.listen(factory, "after_soft_rollback", _forget_pending)
 
 
@@ -378,7 +418,13 @@ def append_denial(
 ) -> None:
     """Record a refused attempt; the caller then answers 403 (or its CLI equivalent)."""
     append(
-        session, actor, action, object_type=object_type, object_id=object_id, outcome=Outcome.DENIED
+        session,
+        actor,
+        action,
+        object_type=object_type,
+        object_id=object_id,
+        outcome=Outcome.DENIED,
+        keep_on_rollback=True,
     )
 
 

@@ -1,0 +1,185 @@
+"""Two people acting on the same assessment at the same moment, on PostgreSQL.
+
+There both requests can read the same lock version before either writes; the later write then
+matches no row. The loser must get the same kind of message SQLite's turn-taking gives ("someone
+else saved / decided first"), never a bare 500, and the data and the audit chain stay right.
+
+A `before_flush` hook holds each request at its write until both have reached it, so the two
+writes really race instead of running one after the other by chance.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
+
+from riskassess.accounts.models import Unit
+from riskassess.assessments import services as assessments
+from riskassess.assessments.models import Assessment, ReviewDecision
+from riskassess.assessments.workflow import State
+from riskassess.cases.models import Case
+from riskassess.core.audit import AuditEntry, verify_chain
+from tests.conftest import PASSWORD, World, csrf, lock_version
+from tests.security.test_authorization_matrix import _arrange
+
+DECIDED_ELSEWHERE = "Någon annan beslutade om bedömningen samtidigt."
+EDITED_ELSEWHERE = "Någon annan sparade bedömningen efter att du öppnade den."
+
+
+@pytest.fixture(autouse=True)
+def _postgres_only(database_url: str) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only: SQLite runs one writing request at a time")
+
+
+@contextmanager
+def writes_meet(app: Flask, parties: int = 2) -> Iterator[threading.Barrier]:
+    """Hold every request's flush of a changed assessment until `parties` have reached it."""
+    barrier = threading.Barrier(parties, timeout=20)
+    factory = app.extensions["riskassess"].session_factory
+
+    def wait(session: Session, _context: Any, _instances: Any) -> None:
+        if any(isinstance(obj, Assessment) for obj in session.dirty):
+            barrier.wait()
+
+    event.listen(factory, "before_flush", wait)
+    try:
+        yield barrier
+    finally:
+        event.remove(factory, "before_flush", wait)
+
+
+def _north(world: World) -> Unit:
+    unit = world.session.scalar(select(Unit).where(Unit.code == "nord"))
+    assert unit is not None
+    return unit
+
+
+def _client(app: Flask, username: str) -> FlaskClient:
+    client = app.test_client()
+    response = client.post(
+        "/login",
+        data={"username": username, "password": PASSWORD, "csrf_token": csrf(client, "/login")},
+    )
+    assert response.status_code == 302
+    return client
+
+
+def _at_once(posts: list[Callable[[], tuple[int, str]]]) -> list[tuple[int, str]]:
+    results: list[Any] = [None] * len(posts)
+
+    def run(index: int) -> None:
+        try:
+            results[index] = posts[index]()
+        except BaseException as exc:  # reported below, in the test's own thread
+            results[index] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(posts))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results
+
+
+def test_two_supervisors_decide_at_once(app: Flask, world: World, db: Session) -> None:
+    ids = _arrange(world)
+    world.user("sup.north2", "supervisor", _north(world))
+    clients = [_client(app, "sup.north"), _client(app, "sup.north2")]
+    path = f"/assessments/{ids['submitted']}"
+    tokens = [csrf(client, path) for client in clients]
+
+    def decide(index: int, decision: str) -> Callable[[], tuple[int, str]]:
+        def post() -> tuple[int, str]:
+            response = clients[index].post(
+                f"{path}/review",
+                data={
+                    "csrf_token": tokens[index],
+                    "decision": decision,
+                    "comment": "Fiktiv kommentar",
+                    "password": PASSWORD,
+                },
+            )
+            page = clients[index].get(path).get_data(as_text=True)
+            return response.status_code, page
+
+        return post
+
+    with writes_meet(app):
+        results = _at_once([decide(0, "approve"), decide(1, "return")])
+
+    assert [status for status, _page in results] == [302, 302]
+    pages = [page for _status, page in results]
+    assert sum(DECIDED_ELSEWHERE in page for page in pages) == 1, "one loser, told so"
+    db.rollback()
+    stored = db.get(Assessment, uuid.UUID(ids["submitted"]))
+    assert stored is not None and stored.state in (State.APPROVED.value, State.RETURNED.value)
+    decisions = db.scalar(
+        select(func.count())
+        .select_from(ReviewDecision)
+        .where(ReviewDecision.assessment_id == stored.id)
+    )
+    assert decisions == 1
+    entries = db.scalars(
+        select(AuditEntry.action).where(
+            AuditEntry.object_id == str(stored.id),
+            AuditEntry.action.in_(["case:assessment:approve", "case:assessment:return"]),
+        )
+    ).all()
+    assert len(entries) == 1
+    assert verify_chain(db).ok
+
+
+def test_two_caseworkers_save_the_same_version_at_once(
+    app: Flask, world: World, db: Session
+) -> None:
+    ids = _arrange(world)
+    world.user("cw.north2", "caseworker", _north(world))
+    clients = [_client(app, "cw.north"), _client(app, "cw.north2")]
+    path = f"/assessments/{ids['draft']}/rate/H"
+    version = lock_version(db, ids["draft"])
+    tokens = [csrf(client, path) for client in clients]
+
+    def save(index: int, rating: str) -> Callable[[], tuple[int, str]]:
+        def post() -> tuple[int, str]:
+            response = clients[index].post(
+                path,
+                data={
+                    "csrf_token": tokens[index],
+                    "lock_version": str(version),
+                    "rating_H1": rating,
+                    "rationale_H1": f"Fiktiv {rating}",
+                },
+            )
+            return response.status_code, response.get_data(as_text=True)
+
+        return post
+
+    with writes_meet(app):
+        results = _at_once([save(0, "low"), save(1, "high")])
+
+    statuses = sorted(status for status, _page in results)
+    assert statuses == [200, 302], results
+    loser = next(page for status, page in results if status == 200)
+    assert EDITED_ELSEWHERE in loser
+    assert lock_version(db, ids["draft"]) == version + 1
+    stored = db.get(Assessment, uuid.UUID(ids["draft"]))
+    assert stored is not None
+    case = db.get(Case, stored.case_id)
+    assert case is not None
+    content = assessments.open_content(db, world.vault, case, stored)
+    winner = "low" if results[0][0] == 302 else "high"
+    assert content.rating("H1").rating == winner
+    assert verify_chain(db).ok
