@@ -109,6 +109,16 @@ class Content:
         return self.items.get(code, ItemRating())
 
 
+def is_valid_rating(item: Item, code: str | None) -> bool:
+    """A rating the rating form offers for the item: a level of its scale, or omitted."""
+    return code == OMITTED or (code is not None and item.scale.level(code) is not None)
+
+
+def is_valid_judgement(instrument: Instrument, code: str | None) -> bool:
+    """A judgement the judgement form offers: one of the instrument's judgement levels."""
+    return code is not None and instrument.judgement_level(code) is not None
+
+
 @dataclass(frozen=True)
 class Progress:
     rated: int
@@ -119,14 +129,15 @@ class Progress:
 def progress(
     instrument: Instrument, content: Content, items: tuple[Item, ...] | None = None
 ) -> Progress:
-    """Rated / omitted / left, over the whole instrument or the given items (one domain)."""
+    """Rated / omitted / left, over the whole instrument or the given items (one domain). A
+    stored value the instrument does not know counts as left, as it does for submission."""
     counted = instrument.items if items is None else items
     rated = omitted = 0
     for item in counted:
         value = content.rating(item.code).rating
         if value == OMITTED:
             omitted += 1
-        elif value is not None:
+        elif is_valid_rating(item, value):
             rated += 1
     return Progress(rated, omitted, len(counted) - rated - omitted)
 
@@ -204,7 +215,9 @@ class Problem:
     """Why an assessment cannot be submitted yet; `item` is None for the judgement."""
 
     item: str | None
-    kind: str  # "unrated", "no_rationale", "no_judgement", "no_reason", "rule"
+    # "unrated", "invalid", "no_rationale", "no_judgement", "invalid_judgement", "no_reason",
+    # "rule"
+    kind: str
     rule: Rule | None = None
 
 
@@ -214,10 +227,14 @@ def submission_problems(instrument: Instrument, content: Content) -> list[Proble
         rating = content.rating(item.code)
         if rating.rating is None:
             problems.append(Problem(item.code, "unrated"))
+        elif not is_valid_rating(item, rating.rating):
+            problems.append(Problem(item.code, "invalid"))
         elif not rating.rationale.strip():
             problems.append(Problem(item.code, "no_rationale"))
     if content.judgement_level is None:
         problems.append(Problem(None, "no_judgement"))
+    elif not is_valid_judgement(instrument, content.judgement_level):
+        problems.append(Problem(None, "invalid_judgement"))
     elif not content.judgement_reason.strip():
         problems.append(Problem(None, "no_reason"))
     for rule in applicable_rules(instrument, content):

@@ -29,7 +29,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from riskassess.assessments.content import OMITTED, SOURCES, Content, ItemRating, PlanEntry
-from riskassess.forms import BaseForm
+from riskassess.forms import BaseForm, OptionalChoice
 from riskassess.instruments.definition import Domain, Instrument
 
 MAX_TEXT = 5000
@@ -48,6 +48,8 @@ class StartAssessmentForm(BaseForm):
         _l("Reason, if the instrument is not meant for this child's age or sex"),
         validators=[Length(max=MAX_TEXT)],
     )
+    # Historical items confirmed for a reassessment (the reassessment form's checkboxes).
+    carry = MultiCheckboxField(_l("Historical items that still hold"), choices=[])
 
     def __init__(
         self,
@@ -68,6 +70,20 @@ class StartAssessmentForm(BaseForm):
             )
             for i in others
         ]
+        self._instruments = {f"{i.id}@{i.version}": i for i in [*eligible, *others]}
+        codes = sorted({code for i in self._instruments.values() for code in i.historical_codes})
+        self.carry.choices = [SelectChoice(code, code) for code in codes]
+
+    def chosen_instrument(self) -> Instrument | None:
+        return self._instruments.get(self.instrument.data or "")
+
+    def validate_carry(self, field: Field) -> None:
+        chosen = self.chosen_instrument()
+        allowed = chosen.historical_codes if chosen is not None else frozenset()
+        if any(code not in allowed for code in field.data or []):
+            raise ValidationError(
+                _l("Only historical items of the chosen instrument can be carried forward.")
+            )
 
 
 class ReviewForm(BaseForm):
@@ -170,13 +186,13 @@ def domain_form(
         attrs[f"rating_{item.code}"] = RadioField(
             f"{item.code} {item.title.get(locale)}",
             choices=[*choices, SelectChoice(OMITTED, omitted_label)],
-            validators=[Optional()],
+            validators=[OptionalChoice()],
         )
         attrs[f"rationale_{item.code}"] = TextAreaField(
             f"{rationale_label} ({item.code})", validators=[Length(max=MAX_TEXT)]
         )
         attrs[f"sources_{item.code}"] = MultiCheckboxField(
-            f"{sources_label} ({item.code})", choices=source_choices, validators=[Optional()]
+            f"{sources_label} ({item.code})", choices=source_choices, validators=[OptionalChoice()]
         )
         if instrument.critical_flag:
             attrs[f"critical_{item.code}"] = BooleanField(f"{critical_label} ({item.code})")
@@ -193,7 +209,7 @@ def domain_form(
 class PlanRowForm(Form):
     """One planned intervention; a plain Form because the outer form carries the CSRF token."""
 
-    factors = MultiCheckboxField(_l("Risk factors it addresses"), validators=[Optional()])
+    factors = MultiCheckboxField(_l("Risk factors it addresses"), validators=[OptionalChoice()])
     intervention = StringField(_l("Intervention (insats)"), validators=[Length(max=500)])
     responsible = StringField(_l("Responsible"), validators=[Length(max=200)])
     follow_up = DateField(_l("Follow-up date"), validators=[Optional()])
@@ -266,7 +282,7 @@ def judgement_form(
         choices=[
             SelectChoice(lvl.code, lvl.label.get(locale)) for lvl in instrument.judgement_levels
         ],
-        validators=[Optional()],
+        validators=[OptionalChoice()],
     )
     for rule in instrument.rules:
         attrs[f"rule_{rule.id}"] = TextAreaField(

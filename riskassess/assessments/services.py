@@ -167,7 +167,7 @@ def carried_forward(
 ) -> Content:
     """A reassessment's starting content: the previous ratings of dynamic items and the plan;
     historical items only where the caseworker confirmed them. The judgement starts empty."""
-    historical = {item.code for d in instrument.domains if d.historical for item in d.items}
+    historical = instrument.historical_codes
     items = {
         code: replace(rating)
         for code, rating in previous.items.items()
@@ -282,13 +282,18 @@ def start_assessment(
         raise DomainError(
             N_("The instrument is not meant for this child's age or sex: give a reason to use it.")
         )
+    historical = instrument.historical_codes
+    if not historical.issuperset(confirmed_historical):
+        raise DomainError(
+            N_("Only historical items of the chosen instrument can be carried forward.")
+        )
     record_version(session, instrument)
     previous = latest_approved(session, case, instrument.id)
     start = Content()
+    carried: list[str] = []
     if previous is not None:
-        start = carried_forward(
-            instrument, open_content(session, vault, case, previous), confirmed_historical
-        )
+        carried = sorted(historical.intersection(confirmed_historical))
+        start = carried_forward(instrument, open_content(session, vault, case, previous), carried)
     assessment = _new_draft(
         session,
         vault,
@@ -311,7 +316,8 @@ def start_assessment(
             "instrument": f"{instrument.id}@{instrument.version}",
             "outside_target_group": bool(reason),
             "reassesses": None if previous is None else str(previous.id),
-            "carried_forward_historical": sorted(confirmed_historical) if previous else [],
+            # Item codes of the instrument, checked above: never the posted text itself.
+            "carried_forward_historical": carried,
         },
     )
     return assessment

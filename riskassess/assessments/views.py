@@ -66,13 +66,15 @@ def _to_show(assessment: Assessment) -> Response:
 def start(case_id: uuid.UUID) -> Response:
     case = load_case(case_id)
     form = StartAssessmentForm(state().instruments.all(), [], locale())
-    if not form.validate_on_submit():
-        flash(_("Choose an instrument."), "error")
-        return redirect(url_for("cases.show_case", case_id=case.id))
-    instrument_id, _sep, version = (form.instrument.data or "").partition("@")
-    instrument = state().instruments.get(instrument_id, version)
+    instrument = form.chosen_instrument() if form.validate_on_submit() else None
     if instrument is None:
-        abort(400)
+        flash(_("Nothing was started."), "error")
+        for field in (form.instrument, form.carry, form.eligibility_reason):
+            if field is form.instrument and field.errors:
+                flash(_("Choose an instrument."), "error")
+            elif field.errors:
+                flash(f"{field.label.text}: {' '.join(map(str, field.errors))}", "error")
+        return redirect(url_for("cases.show_case", case_id=case.id))
     try:
         assessment = services.start_assessment(
             db(),
@@ -81,7 +83,7 @@ def start(case_id: uuid.UUID) -> Response:
             case,
             instrument,
             form.eligibility_reason.data or "",
-            confirmed_historical=request.form.getlist("carry"),
+            confirmed_historical=form.carry.data or [],
         )
     except AccessDenied:
         abort(403)
@@ -255,12 +257,18 @@ def submit(assessment_id: uuid.UUID) -> Response:
 def _explain(exc: services.IncompleteAssessment) -> None:
     """One message per kind of gap, naming the items."""
     unrated = [p.item for p in exc.problems if p.kind == "unrated" and p.item]
+    invalid = [p.item for p in exc.problems if p.kind == "invalid" and p.item]
     no_rationale = [p.item for p in exc.problems if p.kind == "no_rationale" and p.item]
     if unrated:
         flash(_("Not rated yet: %(items)s.", items=", ".join(unrated)), "error")
+    if invalid:
+        flash(
+            _("Not a value of the instrument, rate again: %(items)s.", items=", ".join(invalid)),
+            "error",
+        )
     if no_rationale:
         flash(_("Rationale missing: %(items)s.", items=", ".join(no_rationale)), "error")
-    if any(p.kind in ("no_judgement", "no_reason") for p in exc.problems):
+    if any(p.kind in ("no_judgement", "invalid_judgement", "no_reason") for p in exc.problems):
         flash(_("The overall judgement and its reasons are needed."), "error")
     for problem in exc.problems:
         if problem.rule is not None:

@@ -106,6 +106,12 @@ class Instrument:
         return tuple(item for domain in self.domains for item in domain.items)
 
     @property
+    def historical_codes(self) -> frozenset[str]:
+        """Items of the historical domains: a reassessment carries them forward only where the
+        caseworker confirms that they still hold."""
+        return frozenset(item.code for d in self.domains if d.historical for item in d.items)
+
+    @property
     def risk_items(self) -> tuple[Item, ...]:
         return tuple(item for item in self.items if item.scale.kind == "risk")
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -34,6 +35,7 @@ from riskassess.assessments.content import Content, ItemRating
 from riskassess.cases import retention
 from riskassess.cases import services as cases
 from riskassess.cases.identity import normalize_personnummer
+from riskassess.cases.models import Case
 from riskassess.core import crypto
 from riskassess.core.db import Base
 from riskassess.core.keys import DataKey
@@ -268,5 +270,107 @@ def test_no_child_data_in_storage_logs_or_responses_to_users_without_access(
         record.getMessage() + (record.exc_text or "") for record in caplog.records
     ).encode("utf-8")
     assert b"GET /cases/" in logged  # Werkzeug's request log was captured
+    for needle in needles:
+        assert needle not in logged, f"{needle!r} found in the log"
+
+
+# Typed into forms: a name and a personnummer as a caseworker might type them into any field.
+TYPED = f"{NAME} {fictional_personnummer(BORN, '9877')}"
+EXTRA_FIELDS = ("carry", "next", "lock_version", "comment", "unlisted_field")
+
+
+def _approve_one(world: World, seeded: Seeded) -> None:
+    session, vault = world.session, world.vault
+    owner = session.scalar(select(User).where(User.username == "cw.north"))
+    supervisor = session.scalar(select(User).where(User.username == "sup.north"))
+    savry = world.registry.get("savry-style", "1.0")
+    assert owner is not None and supervisor is not None and savry is not None
+    case = session.get(Case, uuid.UUID(seeded.ids["case"]))
+    assert case is not None
+    full = Content(
+        {item.code: ItemRating(item.scale.levels[0].code, "Fiktiv") for item in savry.items},
+        "low",
+        "Fiktiv sammanfattning",
+    )
+    done = assessments.start_assessment(session, vault, owner, case, savry)
+    assessments.save_assessment(session, vault, owner, case, done, full, done.lock_version)
+    assessments.submit_assessment(session, vault, owner, case, done, savry)
+    assessments.approve_assessment(
+        session, vault, world.passwords, supervisor, case, done, "", PASSWORD
+    )
+    session.commit()
+
+
+def _field_names(client: Any, paths: list[str]) -> set[str]:
+    names: set[str] = set()
+    for path in paths:
+        body = client.get(path).get_data(as_text=True)
+        names.update(re.findall(r'name="([^"]+)"', body))
+    return names
+
+
+def test_nothing_typed_into_any_field_reaches_the_audit_log(
+    app: Flask, world: World, db: Session, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Every route that takes a form, as every role it answers, is sent the typed text in every
+    field the app's pages name and in fields they do not: once with nothing else, once beside
+    the route's valid values (so that accepted requests write their entries too)."""
+    seeded = _seed(world)
+    _approve_one(world, seeded)  # so that starting a reassessment offers items to carry
+    caplog.set_level(logging.DEBUG)
+    needles = [TYPED.encode(), SURNAME.encode(), TYPED.split()[-1].encode()]
+    clients: dict[str, Any] = {}
+    for role in ROLES[1:]:
+        client = app.test_client()
+        token = re.search(
+            r'name="csrf_token"[^>]*value="([^"]+)"', client.get("/login").get_data(as_text=True)
+        )
+        assert token
+        response = client.post(
+            "/login",
+            data={"username": USERNAMES[role], "password": PASSWORD, "csrf_token": token[1]},
+        )
+        assert response.status_code == 302
+        clients[role] = client
+    pages = [
+        route.path.format(**seeded.ids)
+        for endpoint, route in MATRIX.items()
+        if route.method == "GET" and endpoint != "static"
+    ]
+    names = set().union(*(_field_names(c, pages) for c in clients.values()))
+    names.discard("csrf_token")
+    assert {"rating_H1", "judgement_reason", "name", "personnummer", "note"} <= names
+    names.update(EXTRA_FIELDS)
+
+    sent = 0
+    for endpoint, route in sorted(MATRIX.items()):
+        if endpoint in ("static", "accounts.logout"):
+            continue
+        path = route.path.format(**seeded.ids)
+        for role, client in clients.items():
+            for valid in ({}, dict(route.form)):
+                form = {name: TYPED for name in names if name not in valid} | valid
+                if route.method == "GET":
+                    response = client.get(path, query_string=form)
+                else:
+                    body = client.get("/instruments").get_data(as_text=True)
+                    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', body)
+                    assert token
+                    response = client.post(path, data={**form, "csrf_token": token[1]})
+                assert response.status_code < 500, (endpoint, role)
+                sent += 1
+    assert sent > 300
+
+    db.rollback()
+    logged_rows = b"\n".join(
+        value if isinstance(value, bytes) else str(value).encode("utf-8")
+        for table in ("audit_entry", "audit_case_ref")
+        for row in db.execute(select(Base.metadata.tables[table]))
+        for value in row
+    )
+    assert b"case:assessment:create" in logged_rows  # accepted requests were logged
+    for needle in needles:
+        assert needle not in logged_rows, f"{needle!r} found in the audit log"
+    logged = "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records).encode()
     for needle in needles:
         assert needle not in logged, f"{needle!r} found in the log"
