@@ -15,6 +15,7 @@ from flask import Flask, abort
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
 
 from riskassess.accounts import services as accounts
 from riskassess.accounts.models import Unit
@@ -98,6 +99,10 @@ def failing_client(failing_app: Flask, world: World) -> FlaskClient:
     return client
 
 
+def _post(client: FlaskClient, path: str) -> TestResponse:
+    return client.post(path, data={"csrf_token": csrf(client, "/instruments")})
+
+
 def _unit_rows(db_session: Session) -> list[str]:
     db_session.rollback()
     return list(db_session.scalars(select(Unit.code)))
@@ -118,7 +123,7 @@ def _entries(db_session: Session, action: str) -> list[AuditEntry]:
 def test_a_failed_request_leaves_no_row_and_no_audit_entry(
     failing_client: FlaskClient, db: Session, path: str, status: int
 ) -> None:
-    response = failing_client.post(path, data={"csrf_token": csrf(failing_client, "/instruments")})
+    response = _post(failing_client, path)
     assert response.status_code == status
     assert "ghost" not in _unit_rows(db)
     assert _entries(db, "admin:unit:create") == []
@@ -130,9 +135,7 @@ def test_a_failed_request_leaves_no_row_and_no_audit_entry(
 def test_a_refusal_is_kept_though_the_request_is_rolled_back(
     failing_client: FlaskClient, db: Session
 ) -> None:
-    response = failing_client.post(
-        "/test/deny", data={"csrf_token": csrf(failing_client, "/instruments")}
-    )
+    response = _post(failing_client, "/test/deny")
     assert response.status_code == 403
     assert "ghost" not in _unit_rows(db)
     assert _entries(db, "admin:unit:create") and all(
@@ -144,9 +147,7 @@ def test_a_refusal_is_kept_though_the_request_is_rolled_back(
 def test_the_error_page_renders_on_a_session_broken_by_a_failed_flush(
     failing_client: FlaskClient, db: Session
 ) -> None:
-    response = failing_client.post(
-        "/test/broken-flush", data={"csrf_token": csrf(failing_client, "/instruments")}
-    )
+    response = _post(failing_client, "/test/broken-flush")
     page = response.get_data(as_text=True)
     assert response.status_code == 500
     # The app's own page in Swedish, with the menu of the logged-in user: not Werkzeug's.
@@ -159,9 +160,7 @@ def test_the_error_page_renders_on_a_session_broken_by_a_failed_flush(
 def test_the_same_change_in_a_view_that_succeeds_is_kept(
     failing_client: FlaskClient, db: Session
 ) -> None:
-    response = failing_client.post(
-        "/test/ok", data={"csrf_token": csrf(failing_client, "/instruments")}
-    )
+    response = _post(failing_client, "/test/ok")
     assert response.status_code == 200
     assert "ghost" in _unit_rows(db)
     assert [e.outcome for e in _entries(db, "admin:unit:create")] == [audit.Outcome.SUCCESS]

@@ -50,7 +50,22 @@ class ChoiceCase:
     changes: bool = True  # whether the good value changes stored data (or only reads)
 
 
-SINGLE = "single"
+NEW_CASE = {
+    "name": "Fiktiv Person",
+    "personnummer": "20120101-9815",  # fictional: serial 98xx
+    "birth_date": "2012-01-01",
+    "sex": "male",
+}
+
+
+def _caseworker_field(
+    path: str, name: str, others: dict[str, str], versioned: str | None = None
+) -> ChoiceCase:
+    """A caseworker's form with one text or date field under test, the others valid."""
+    valid = {k: v for k, v in others.items() if k != name}
+    return ChoiceCase("caseworker", path, name, ("", ""), valid, versioned=versioned)
+
+
 CHOICES = {
     "rating": ChoiceCase(
         "caseworker",
@@ -105,7 +120,7 @@ CHOICES = {
         "/cases/new",
         "sex",
         ("male", "female"),
-        {"name": "Fiktiv Person", "personnummer": "20120101-9815", "birth_date": "2012-01-01"},
+        {k: v for k, v in NEW_CASE.items() if k != "sex"},
     ),
     "reveal purpose": ChoiceCase(
         "caseworker",
@@ -255,18 +270,10 @@ def test_dates_of_a_case_and_a_plan_stay_in_range(
 ) -> None:
     post = poster("caseworker")
     before = snapshot(db)
-    birth = ChoiceCase(
-        "caseworker",
-        "/cases/new",
-        "birth_date",
-        ("", ""),
-        {"name": "Fiktiv Person", "personnummer": "20120101-9815", "sex": "male"},
-    )
-    follow_up = ChoiceCase(
-        "caseworker",
+    birth = _caseworker_field("/cases/new", "birth_date", NEW_CASE)
+    follow_up = _caseworker_field(
         "/assessments/{draft}/judgement",
         "plan-0-follow_up",
-        ("", ""),
         {"plan-0-intervention": "Fiktiv insats"},
         versioned="draft",
     )
@@ -286,20 +293,9 @@ def test_control_characters_are_refused_in_names_and_texts(
 ) -> None:
     post = poster("caseworker")
     before = snapshot(db)
-    new_case = ChoiceCase(
-        "caseworker",
-        "/cases/new",
-        "name",
-        ("", ""),
-        {"personnummer": "20120101-9815", "birth_date": "2012-01-01", "sex": "male"},
-    )
-    rationale = ChoiceCase(
-        "caseworker",
-        "/assessments/{draft}/rate/H",
-        "rationale_H1",
-        ("", ""),
-        {"rating_H1": "low"},
-        versioned="draft",
+    new_case = _caseworker_field("/cases/new", "name", NEW_CASE)
+    rationale = _caseworker_field(
+        "/assessments/{draft}/rate/H", "rationale_H1", {"rating_H1": "low"}, versioned="draft"
     )
     for case, text in (
         (new_case, CONTROL),
