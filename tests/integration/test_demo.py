@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from riskassess.app import create_app
-from riskassess.cli import prepare_demo
 from riskassess.config import DEMO_SECRET_FILE, ConfigError, Settings, load_settings
+from riskassess.training.cli import prepare_demo
 from riskassess.training.seed import DEMO_PASSWORD
 from tests.conftest import csrf
 
