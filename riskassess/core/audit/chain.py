@@ -1,0 +1,349 @@
+"""Appending to the hash chain: entry bodies and hashes, the head lock, deferred appends
+written by a request's commit, and refusals kept past a rollback."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    event,
+    select,
+    text,
+)
+from sqlalchemy.orm import Session, sessionmaker
+
+from riskassess.core.audit.models import (
+    _AT_FORMAT,
+    _OBJECT_ID,
+    _OBJECT_TYPE,
+    _PG_AUDIT_LOCK,
+    _TAG,
+    BODY_VERSION,
+    CASES_SHOWN,
+    GENESIS_HASH,
+    OUTCOMES,
+    Actor,
+    AuditCaseRef,
+    AuditEntry,
+    AuditError,
+    AuditPrune,
+    Outcome,
+)
+from riskassess.core.db import utcnow
+
+# -----------------------------------------------------------------------------------
+
+
+def canonical(fields: Mapping[str, Any]) -> str:
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def chain_hash(prev_hash: str, body: str) -> str:
+    return hashlib.sha256(prev_hash.encode() + b"\n" + body.encode()).hexdigest()
+
+
+def format_at(moment: datetime) -> str:
+    """The time as written in a body: UTC, always six fractional digits (SQLite's own form)."""
+    return moment.astimezone(UTC).strftime(_AT_FORMAT)
+
+
+def indexed_prefix(
+    seq: int,
+    at: str,
+    actor_id: uuid.UUID | None,
+    action: str,
+    object_type: str | None,
+    object_id: str | None,
+    outcome: str,
+) -> str:
+    """The start of every body: the indexed columns as one string, in a fixed order and in the
+    form SQLite stores them (`None` as nothing, a UUID as 32 hex digits). The database rebuilds
+    it from the columns with one printf/format call (`_VERIFY_SQL`): keep the two in step."""
+    actor = "" if actor_id is None else actor_id.hex
+    columns = "|".join((str(seq), at, actor, action, object_type or "", object_id or "", outcome))
+    return f'{{"v":{BODY_VERSION},"columns":"{columns}"'
+
+
+def _check_columns(
+    action: str, object_type: str | None, object_id: str | None, outcome: str
+) -> None:
+    if not _TAG.match(action):
+        raise ValueError(f"audit action {action!r} is not a scope:object:verb tag")
+    if object_type is not None and not _OBJECT_TYPE.match(object_type):
+        raise ValueError(f"audit object type {object_type!r} is not a lower-case word")
+    if object_id is not None and not _OBJECT_ID.match(object_id):
+        raise ValueError("audit object id must be an id (letters, digits, . _ : @ -)")
+    if outcome not in OUTCOMES:
+        raise ValueError(f"audit outcome {outcome!r} is not one of {sorted(OUTCOMES)}")
+
+
+def make_entry(
+    seq: int,
+    prev_hash: str,
+    now: datetime,
+    actor: Actor,
+    action: str,
+    *,
+    object_type: str | None = None,
+    object_id: object | None = None,
+    outcome: str = Outcome.SUCCESS,
+    details: Mapping[str, Any] | None = None,
+) -> AuditEntry:
+    """Build (not add) the entry that follows `prev_hash`. `append` is the way to write one;
+    this is public for tools that build whole chains (benchmarks, tests)."""
+    oid = None if object_id is None else str(object_id)
+    _check_columns(action, object_type, oid, outcome)
+    now = now.astimezone(UTC)
+    prefix = indexed_prefix(seq, format_at(now), actor.user_id, action, object_type, oid, outcome)
+    rest = canonical(
+        {
+            "actor_name": actor.username,
+            "role": actor.role,
+            "unit": None if actor.unit_id is None else str(actor.unit_id),
+            "details": dict(details or {}),
+        }
+    )
+    body = prefix + "," + rest[1:]
+    return AuditEntry(
+        seq=seq,
+        created_dt=now,
+        actor_id=actor.user_id,
+        action=action,
+        object_type=object_type,
+        object_id=oid,
+        outcome=outcome,
+        body=body,
+        prev_hash=prev_hash,
+        hash=chain_hash(prev_hash, body),
+    )
+
+
+def _lock_head(session: Session) -> None:
+    if session.get_bind().dialect.name != "postgresql":
+        return  # SQLite: BEGIN IMMEDIATE already holds the database's write lock
+    isolation = session.execute(
+        text("SELECT pg_advisory_xact_lock(:key), current_setting('transaction_isolation')"),
+        {"key": _PG_AUDIT_LOCK},
+    ).one()[1]
+    if isolation != "read committed":
+        # Under a snapshot isolation the head read below would predate the lock.
+        raise AuditError(
+            f"audit entries must be appended in READ COMMITTED, not {isolation.upper()}"
+        )
+
+
+def _head(session: Session) -> tuple[int, str]:
+    """(seq, hash) of the newest entry, or of the last pruned one if every entry was pruned."""
+    head = session.execute(
+        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+    ).first()
+    if head is not None:
+        return head[0], head[1]
+    pruned = session.execute(
+        select(AuditPrune.last_seq, AuditPrune.last_hash)
+        .order_by(AuditPrune.last_seq.desc())
+        .limit(1)
+    ).first()
+    return (pruned[0], pruned[1]) if pruned is not None else (0, GENESIS_HASH)
+
+
+_DEFERRED = "riskassess.audit.deferred"
+_PENDING = "riskassess.audit.pending"
+_KEPT = "riskassess.audit.kept"
+
+
+@dataclass(frozen=True)
+class _Pending:
+    at: datetime
+    actor: Actor
+    action: str
+    object_type: str | None
+    object_id: object | None
+    outcome: str
+    details: Mapping[str, Any] | None
+    keep_on_rollback: bool = False
+
+
+def append(
+    session: Session,
+    actor: Actor,
+    action: str,
+    *,
+    object_type: str | None = None,
+    object_id: object | None = None,
+    outcome: str = Outcome.SUCCESS,
+    details: Mapping[str, Any] | None = None,
+    keep_on_rollback: bool = False,
+) -> AuditEntry | None:
+    """Append one entry in the caller's transaction. `details` must hold no personal plaintext.
+
+    In a session made by `defer_appends` (a web request) the entry is only recorded here and
+    written by the commit itself, so the chain's lock is held for the few statements of the
+    commit instead of the whole request, page rendering included. It is still written in the
+    same transaction as the change: if it cannot be written, nothing is committed. Returns the
+    entry when it was written at once, None when it waits for the commit.
+
+    `keep_on_rollback` is for refusals and failures: in a deferred session such an entry
+    outlives a rollback of the request, and the request's end writes it in a transaction of its
+    own (`take_kept`, `write_kept`)."""
+    _check_columns(action, object_type, None if object_id is None else str(object_id), outcome)
+    if session.info.get(_DEFERRED):
+        if not session.in_transaction():
+            session.begin()  # so that a rollback, even before any SQL, drops the entry too
+        pending = _Pending(
+            utcnow(), actor, action, object_type, object_id, outcome, details, keep_on_rollback
+        )
+        session.info.setdefault(_PENDING, []).append(pending)
+        return None
+    _lock_head(session)
+    seq, prev_hash = _head(session)
+    entry = make_entry(
+        seq + 1,
+        prev_hash,
+        utcnow(),
+        actor,
+        action,
+        object_type=object_type,
+        object_id=object_id,
+        outcome=outcome,
+        details=details,
+    )
+    session.add(entry)
+    session.flush()  # the entry's row first: the index rows refer to it
+    _index_cases(session, entry, details)
+    return entry
+
+
+def defer_appends(session: Session) -> None:
+    """Let this session's entries wait for its commit (see `append`)."""
+    session.info[_DEFERRED] = True
+
+
+def _write_pending(session: Session) -> None:
+    # Left in place until the commit succeeds: a commit that fails is rolled back, and the
+    # rollback must still find the refusals and failures to keep.
+    _write_entries(session, session.info.get(_PENDING, []))
+
+
+def _committed(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def _write_entries(session: Session, pending: Sequence[_Pending]) -> None:
+    if not pending:
+        return
+    _lock_head(session)
+    seq, prev_hash = _head(session)
+    written: list[tuple[AuditEntry, Mapping[str, Any] | None]] = []
+    for item in pending:
+        seq += 1
+        entry = make_entry(
+            seq,
+            prev_hash,
+            item.at,
+            item.actor,
+            item.action,
+            object_type=item.object_type,
+            object_id=item.object_id,
+            outcome=item.outcome,
+            details=item.details,
+        )
+        session.add(entry)
+        written.append((entry, item.details))
+        prev_hash = entry.hash
+    session.flush()  # the entries' rows first: the index rows refer to them
+    for entry, details in written:
+        _index_cases(session, entry, details)
+
+
+def _forget_pending(session: Session, previous_transaction: Any) -> None:
+    """A rollback drops the request's entries, except refusals and failures, which wait in the
+    session for `take_kept`. Only the outermost transaction's rollback counts: a savepoint or a
+    failed flush rolls back an inner one, and entries are appended after the change they record
+    has flushed, so none waits inside a savepoint that fails."""
+    if previous_transaction.parent is not None:
+        return
+    pending: list[_Pending] = session.info.pop(_PENDING, [])
+    kept = [item for item in pending if item.keep_on_rollback]
+    if kept:
+        session.info.setdefault(_KEPT, []).extend(kept)
+
+
+def take_kept(session: Session) -> list[_Pending]:
+    """The kept entries of a rolled-back session, handed over once."""
+    kept: list[_Pending] = session.info.pop(_KEPT, [])
+    return kept
+
+
+def write_kept(session: Session, kept: Sequence[_Pending]) -> None:
+    """Write kept entries, with the times they were made at, in the caller's transaction (a
+    fresh one: the failed request's own is gone)."""
+    _write_entries(session, kept)
+
+
+def install_deferred_appends(factory: sessionmaker[Session]) -> None:
+    """Write deferred entries as the first step of every commit of the factory's sessions,
+    and drop them when the transaction is rolled back."""
+    event.listen(factory, "before_commit", _write_pending)
+    event.listen(factory, "after_commit", _committed)
+    event.listen(factory, "after_soft_rollback", _forget_pending)
+
+
+def append_denial(
+    session: Session, actor: Actor, action: str, object_type: str, object_id: object | None
+) -> None:
+    """Record a refused attempt; the caller then answers 403 (or its CLI equivalent)."""
+    append(
+        session,
+        actor,
+        action,
+        object_type=object_type,
+        object_id=object_id,
+        outcome=Outcome.DENIED,
+        keep_on_rollback=True,
+    )
+
+
+_PREFIX_FIELDS = ("seq", "at", "actor", "action", "object_type", "object_id", "outcome")
+
+
+def entry_fields(body: str) -> dict[str, Any]:
+    """The hashed fields of an entry, by name, for display (verification never parses).
+    Reads version-2 bodies and the sorted-key bodies written before them."""
+    fields: dict[str, Any] = json.loads(body)
+    packed = fields.pop("columns", None)
+    if isinstance(packed, str):
+        values = packed.split("|")
+        named: dict[str, Any] = {
+            k: (v or None) for k, v in zip(_PREFIX_FIELDS, values, strict=True)
+        }
+        named["seq"] = int(values[0])
+        if named["actor"] is not None:
+            named["actor"] = str(uuid.UUID(hex=named["actor"]))
+        fields.update(named)
+    return fields
+
+
+def _index_cases(session: Session, entry: AuditEntry, details: Mapping[str, Any] | None) -> None:
+    shown = (details or {}).get(CASES_SHOWN)
+    if isinstance(shown, list) and shown:
+        session.add_all(AuditCaseRef(seq=entry.seq, case_id=str(c)) for c in dict.fromkeys(shown))
+        session.flush()
+
+
+def iter_entries(session: Session, seqs: Iterable[int]) -> list[AuditEntry]:
+    """The entries with these sequence numbers that still exist, oldest first."""
+    wanted = sorted(set(seqs))
+    if not wanted:
+        return []
+    return list(
+        session.scalars(
+            select(AuditEntry).where(AuditEntry.seq.in_(wanted)).order_by(AuditEntry.seq)
+        )
+    )
