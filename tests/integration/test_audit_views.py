@@ -18,8 +18,8 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from riskassess.accounts.models import User
-from riskassess.audit_log import services
 from riskassess.audit_log.models import AuditSample, AuditSampleItem
+from riskassess.audit_log.services import search
 from riskassess.cases.models import Case
 from riskassess.core import audit
 from riskassess.core.audit import AuditEntry, entry_fields
@@ -410,7 +410,7 @@ def test_a_sample_keeps_its_record_when_entries_change_or_go(
 def test_an_export_too_large_is_refused_with_a_message(
     app: Flask, cast: Cast, db: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(services, "EXPORT_LIMIT", 1)
+    monkeypatch.setattr(search, "EXPORT_LIMIT", 1)
     auditor = client_for(app, "auditor")
     response = auditor.post("/audit/export", data={"csrf_token": csrf(auditor, "/audit")})
     assert response.status_code == 400
