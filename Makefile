@@ -24,7 +24,10 @@ $(STAMP): pyproject.toml $(LOCK)
 
 install: $(STAMP) ## Create .venv and install riskassess and its tools from requirements.lock
 
-lock: $(STAMP) ## Re-resolve requirements.lock (with hashes) from pyproject.toml
+# Needs only uv (locked too), so it works while pyproject.toml and the lock disagree.
+lock: ## Re-resolve requirements.lock (with hashes) from pyproject.toml
+	test -x $(BIN)/uv || ($(PYTHON) -m venv $(VENV) && \
+		$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK))
 	$(BIN)/uv pip compile pyproject.toml --extra dev --extra postgres --group build \
 		--universal --python-version 3.11 --generate-hashes \
 		--custom-compile-command 'make lock' --output-file $(LOCK)

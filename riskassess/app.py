@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from riskassess.accounts.passwords import Passwords
+from riskassess.accounts.sessions import make_session_store, session_interface
 from riskassess.config import PROJECT_ROOT, Settings, check_settings, load_settings
 from riskassess.core.audit import install_deferred_appends
 from riskassess.core.db import make_engine, make_session_factory
@@ -82,12 +83,17 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     session_factory = make_session_factory(engine)
     install_deferred_appends(session_factory)
+    sessions = make_session_store(settings, session_factory)
+    app.session_interface = session_interface(
+        sessions, settings.session_idle_minutes, settings.session_max_hours
+    )
     app.extensions[EXTENSION] = AppState(
         settings=settings,
         session_factory=session_factory,
         keyring_file=keyring_file,
         instruments=instruments,
         passwords=Passwords(settings.password_time_cost, settings.password_memory_kib),
+        sessions=sessions,
     )
     Babel(app, locale_selector=select_locale)
     CSRFProtect(app)

@@ -40,6 +40,13 @@ class Settings:
     secure_cookies: bool = True
     # Gallring: case data is deleted this many years after the case's last entry.
     retention_years: int = 5
+    # Login sessions end after this long without a request, and this long after login.
+    session_idle_minutes: int = 15
+    session_max_hours: int = 12
+    # Where sessions are kept when several servers share them; None keeps them in the database.
+    redis_url: str | None = None
+    # Prefix of this installation's keys, for several installations sharing one Redis.
+    redis_prefix: str = "riskassess:"
 
     @property
     def is_demo(self) -> bool:
@@ -53,19 +60,17 @@ def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _retention_years(value: str | None) -> int:
+def _whole_number(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    value = env.get(name)
     if value is None or not value.strip():
-        return Settings.retention_years
+        return default
     try:
-        years = int(value.strip())
+        number = int(value.strip())
     except ValueError:
-        years = 0
-    if not 1 <= years <= 100:
-        raise ConfigError(
-            f"RISKASSESS_RETENTION_YEARS must be a whole number of years from 1 to 100, "
-            f"not {value!r}."
-        )
-    return years
+        number = low - 1
+    if not low <= number <= high:
+        raise ConfigError(f"{name} must be a whole number from {low} to {high}, not {value!r}.")
+    return number
 
 
 def load_settings(environ: Mapping[str, str] | None = None, *, mode: str | None = None) -> Settings:
@@ -94,7 +99,17 @@ def load_settings(environ: Mapping[str, str] | None = None, *, mode: str | None 
         instruments_dirs=tuple(dirs),
         debug=_flag(env.get("RISKASSESS_DEBUG")),
         secure_cookies=chosen_mode == "production",
-        retention_years=_retention_years(env.get("RISKASSESS_RETENTION_YEARS")),
+        retention_years=_whole_number(
+            env, "RISKASSESS_RETENTION_YEARS", Settings.retention_years, 1, 100
+        ),
+        session_idle_minutes=_whole_number(
+            env, "RISKASSESS_SESSION_IDLE_MINUTES", Settings.session_idle_minutes, 1, 24 * 60
+        ),
+        session_max_hours=_whole_number(
+            env, "RISKASSESS_SESSION_MAX_HOURS", Settings.session_max_hours, 1, 7 * 24
+        ),
+        redis_url=env.get("RISKASSESS_REDIS_URL") or None,
+        redis_prefix=env.get("RISKASSESS_REDIS_PREFIX") or Settings.redis_prefix,
     )
 
 

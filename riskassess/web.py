@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from riskassess.accounts.models import User
 from riskassess.accounts.passwords import Passwords
+from riskassess.accounts.sessions import SessionStore
 from riskassess.config import Settings
 from riskassess.core import audit
 from riskassess.core.crypto import Keyring
@@ -46,6 +47,7 @@ class AppState:
     keyring_file: KeyringFile
     instruments: InstrumentRegistry
     passwords: Passwords
+    sessions: SessionStore
 
     @property
     def keyring(self) -> Keyring:

@@ -15,6 +15,7 @@ from riskassess.cli_support import (
     settings_for,
     with_session,
 )
+from riskassess.core.db import make_engine, make_session_factory, transaction
 from riskassess.errors import DomainError
 
 
@@ -75,3 +76,27 @@ def users_create(username: str, display_name: str, role: str, unit_code: str | N
         settings = settings_for()
         with_session(settings, work)
     click.echo(f"User {username} created.")
+
+
+@users.command("end-sessions")
+@click.argument("username")
+def users_end_sessions(username: str) -> None:
+    """End every login session of a user on every device (a lost laptop, a leaving employee)."""
+    from riskassess.accounts.models import User
+    from riskassess.accounts.services import end_sessions
+    from riskassess.accounts.sessions import make_session_store
+
+    with operator_errors():
+        settings = settings_for()
+        engine = make_engine(settings.database_url)
+        try:
+            factory = make_session_factory(engine)
+            store = make_session_store(settings, factory)
+            with transaction(factory) as session:
+                found = session.scalar(select(User).where(User.username == username.lower()))
+                if found is None:
+                    raise DomainError(f"No user {username!r}.")
+                ended = end_sessions(session, store, CLI_ACTOR, found)
+        finally:
+            engine.dispose()
+    click.echo(f"Ended {ended} session(s) of {username}.")

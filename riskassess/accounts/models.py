@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from riskassess.core.audit import Actor
@@ -53,3 +53,17 @@ class User(Base):
 
     def as_actor(self) -> Actor:
         return Actor(user_id=self.id, username=self.username, role=self.role, unit_id=self.unit_id)
+
+
+class LoginSession(Base):
+    """A server-side login session. The browser's cookie holds only a random id; the table
+    holds its SHA-256, so a copy of the database lets no one take over a session."""
+
+    __tablename__ = "login_session"
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    # Flask's session contents (user id, CSRF token, language, pending messages) as JSON.
+    data: Mapped[str] = mapped_column(Text)
+    created_dt: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_dt: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from riskassess.accounts.models import Unit, User
 from riskassess.accounts.passwords import Passwords
+from riskassess.accounts.sessions import SessionStore
 from riskassess.core import audit
 from riskassess.core.db import utcnow
 from riskassess.core.permissions import Role
@@ -117,3 +118,18 @@ def create_user(
 
 def list_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.username)))
+
+
+def end_sessions(session: Session, store: SessionStore, actor: audit.Actor, user: User) -> int:
+    """End every session of `user` on every device: by the user ("log out everywhere") or by
+    an administrator. Returns how many there were."""
+    ended = store.delete_for_user(str(user.id), session)
+    audit.append(
+        session,
+        actor,
+        "account:session:revoke",
+        object_type="user",
+        object_id=user.id,
+        details={"sessions": ended},
+    )
+    return ended

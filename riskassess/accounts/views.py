@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from riskassess.accounts import services
 from riskassess.accounts.forms import LanguageForm, LoginForm, LogoutForm
+from riskassess.accounts.sessions import rotate_session
 from riskassess.core.permissions import Permission, Role
 from riskassess.training.seed import DEMO_PASSWORD, DEMO_USERS, UNITS
 from riskassess.web import db, public, require, state, user
@@ -45,6 +46,7 @@ def login() -> Response | str:
         )
         if found is not None:
             session.clear()
+            rotate_session()  # a new session id at every login
             login_user(found)
             return redirect(url_for("accounts.index"))
         error = _("Wrong username or password.")
@@ -69,6 +71,23 @@ def logout() -> Response:
         services.record_logout(db(), user())
         logout_user()
         session.clear()
+    return redirect(url_for("accounts.login"))
+
+
+@bp.post("/logout/everywhere")
+@require(Permission.SESSIONS_END)
+def logout_everywhere() -> Response:
+    """End the user's sessions on every device, this one included."""
+    if not LogoutForm().validate_on_submit():
+        abort(400)
+    lang = session.get("lang")
+    ended = services.end_sessions(db(), state().sessions, user().as_actor(), user())
+    logout_user()
+    session.clear()
+    rotate_session()
+    if lang:
+        session["lang"] = lang
+    flash(_("You are logged out on every device (%(count)s sessions).", count=ended), "success")
     return redirect(url_for("accounts.login"))
 
 

@@ -32,6 +32,7 @@ CASE_NUMBER = re.compile(r"RA-[A-Z0-9]{7}\Z")
 ACTION_LABELS = {
     "account:session:login": _l("Logged in"),
     "account:session:logout": _l("Logged out"),
+    "account:session:revoke": _l("Ended all sessions of a user"),
     "admin:unit:create": _l("Created a unit"),
     "admin:user:create": _l("Created a user account"),
     "admin:user:list": _l("Listed the user accounts"),

@@ -29,6 +29,8 @@ class Permission(StrEnum):
     AUDIT_LOG_EXPORT = "audit:log:export"
     AUDIT_SAMPLE_REVIEW = "audit:sample:review"
     CASE_ACCESS_LOG_READ = "audit:case_log:read"
+    # Every user may end their own sessions on every device ("log out everywhere").
+    SESSIONS_END = "account:session:revoke"
 
 
 class Role(StrEnum):
@@ -87,8 +89,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 }
 
 
+EVERY_ROLE = frozenset({Permission.SESSIONS_END})
+
+
 def role_has(role: str, permission: Permission) -> bool:
     try:
-        return permission in ROLE_PERMISSIONS[Role(role)]
+        return permission in ROLE_PERMISSIONS[Role(role)] | EVERY_ROLE
     except ValueError:
         return False

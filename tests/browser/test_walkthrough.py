@@ -127,11 +127,11 @@ def log_in(page: Page, live_app: LiveApp, username: str) -> None:
     page.locator("#username").fill(username)
     page.locator("#password").fill(PASSWORD)
     page.get_by_role("button", name="Logga in", exact=True).click()
-    expect(page.get_by_role("button", name="Logga ut")).to_be_visible()
+    expect(page.get_by_role("button", name="Logga ut", exact=True)).to_be_visible()
 
 
 def log_out(page: Page) -> None:
-    page.get_by_role("button", name="Logga ut").click()
+    page.get_by_role("button", name="Logga ut", exact=True).click()
     expect(page.locator("#username")).to_be_visible()
 
 

@@ -69,6 +69,9 @@ MATRIX: dict[str, Route] = {
     "accounts.index": Route("GET", "/", {role: 302 for role in ROLES}),
     "accounts.login": Route("GET", "/login", {"anonymous": 200} | {r: 302 for r in ROLES[1:]}),
     "accounts.logout": Route("POST", "/logout", {role: 302 for role in ROLES}),
+    "accounts.logout_everywhere": Route(
+        "POST", "/logout/everywhere", _only({role: 302 for role in ROLES[1:]})
+    ),
     "accounts.set_language": Route(
         "POST", "/language", {role: 302 for role in ROLES}, (("lang", "en"),)
     ),

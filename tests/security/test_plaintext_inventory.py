@@ -68,6 +68,8 @@ PLAINTEXT = {
     "case_access.kind",
     "case_access.purpose",  # a code
     "retention_hold.reason",  # a code
+    "login_session.key_hash",  # SHA-256 of the session id in the cookie
+    "login_session.data",  # staff user id, CSRF token, language, pending messages
 }
 
 

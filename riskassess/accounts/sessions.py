@@ -1,0 +1,317 @@
+"""Server-side login sessions: the cookie holds a random id, the session lives in the database
+(default) or in Redis (when configured, so that several app servers share it).
+
+Logging out deletes the session, so a copied cookie is worthless afterwards. A session ends
+after an idle time and, however busy, after a maximum lifetime; logging in starts a new one
+under a new id. All of a user's sessions can be ended at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from flask import Flask, Request, session
+from flask.sessions import SessionInterface, SessionMixin, session_json_serializer
+from sqlalchemy import delete, or_, update
+from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.datastructures import CallbackDict
+from werkzeug.wrappers import Response
+
+from riskassess.accounts.models import LoginSession
+from riskassess.config import Settings
+from riskassess.core.db import utcnow
+
+# How often a busy session's last-seen time is written: the idle timeout is this precise.
+TOUCH_EVERY = timedelta(minutes=1)
+USER_KEY = "_user_id"  # where flask-login keeps the logged-in user's id
+
+
+def key_hash(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode("ascii")).hexdigest()
+
+
+@dataclass(frozen=True)
+class StoredSession:
+    data: str  # the session's contents, serialized
+    user_id: str | None
+    created_dt: datetime
+    last_seen_dt: datetime
+
+
+class SessionStore(Protocol):
+    def load(self, key: str) -> StoredSession | None: ...
+
+    def save(self, key: str, record: StoredSession, ttl: timedelta) -> None: ...
+
+    def touch(self, key: str, record: StoredSession, ttl: timedelta) -> None: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def delete_for_user(self, user_id: str, within: Session) -> int:
+        """End all of a user's sessions; a database store does it in the caller's transaction
+        `within`, beside the audit entry that records it."""
+        ...
+
+    def purge(self, idle_since: datetime, created_since: datetime) -> None: ...
+
+
+class DatabaseSessionStore:
+    """Sessions in the `login_session` table, each operation in a short transaction of its own
+    (outside the request's, which may roll back)."""
+
+    def __init__(self, factory: sessionmaker[Session]) -> None:
+        self.factory = factory
+
+    def load(self, key: str) -> StoredSession | None:
+        with self.factory() as db, db.begin():
+            row = db.get(LoginSession, key)
+            if row is None:
+                return None
+            user = None if row.user_id is None else str(row.user_id)
+            return StoredSession(row.data, user, row.created_dt, row.last_seen_dt)
+
+    def save(self, key: str, record: StoredSession, ttl: timedelta) -> None:
+        with self.factory() as db, db.begin():
+            row = db.get(LoginSession, key)
+            if row is None:
+                row = LoginSession(key_hash=key)
+                db.add(row)
+            row.created_dt = record.created_dt
+            row.user_id = _user_uuid(record.user_id)
+            row.data = record.data
+            row.last_seen_dt = record.last_seen_dt
+
+    def touch(self, key: str, record: StoredSession, ttl: timedelta) -> None:
+        with self.factory() as db, db.begin():
+            db.execute(
+                update(LoginSession)
+                .where(LoginSession.key_hash == key)
+                .values(last_seen_dt=record.last_seen_dt)
+            )
+
+    def delete(self, key: str) -> None:
+        with self.factory() as db, db.begin():
+            db.execute(delete(LoginSession).where(LoginSession.key_hash == key))
+
+    def delete_for_user(self, user_id: str, within: Session) -> int:
+        ended = within.execute(
+            delete(LoginSession).where(LoginSession.user_id == _user_uuid(user_id))
+        )
+        return int(ended.rowcount)  # type: ignore[attr-defined]
+
+    def purge(self, idle_since: datetime, created_since: datetime) -> None:
+        with self.factory() as db, db.begin():
+            db.execute(
+                delete(LoginSession).where(
+                    or_(
+                        LoginSession.last_seen_dt < idle_since,
+                        LoginSession.created_dt < created_since,
+                    )
+                )
+            )
+
+
+class RedisSessionStore:
+    """Sessions in Redis, each key expiring by itself at the session's idle or maximum end,
+    with a set per user of the user's session keys (for ending them all)."""
+
+    def __init__(self, client: Any, prefix: str = "riskassess:") -> None:
+        self.client = client
+        self.prefix = prefix
+
+    def _key(self, key: str) -> str:
+        return f"{self.prefix}session:{key}"
+
+    def _user_set(self, user_id: str) -> str:
+        return f"{self.prefix}user-sessions:{user_id}"
+
+    def load(self, key: str) -> StoredSession | None:
+        raw = self.client.get(self._key(key))
+        if raw is None:
+            return None
+        fields = json.loads(raw)
+        return StoredSession(
+            fields["data"],
+            fields["user_id"],
+            datetime.fromisoformat(fields["created"]),
+            datetime.fromisoformat(fields["last_seen"]),
+        )
+
+    def save(self, key: str, record: StoredSession, ttl: timedelta) -> None:
+        value = json.dumps(
+            {
+                "data": record.data,
+                "user_id": record.user_id,
+                "created": record.created_dt.isoformat(),
+                "last_seen": record.last_seen_dt.isoformat(),
+            }
+        )
+        milliseconds = max(1, int(ttl.total_seconds() * 1000))
+        pipe = self.client.pipeline()
+        pipe.set(self._key(key), value, px=milliseconds)
+        if record.user_id is not None:
+            pipe.sadd(self._user_set(record.user_id), key)
+        pipe.execute()
+
+    def touch(self, key: str, record: StoredSession, ttl: timedelta) -> None:
+        self.save(key, record, ttl)
+
+    def delete(self, key: str) -> None:
+        record = self.load(key)
+        pipe = self.client.pipeline()
+        pipe.delete(self._key(key))
+        if record is not None and record.user_id is not None:
+            pipe.srem(self._user_set(record.user_id), key)
+        pipe.execute()
+
+    def delete_for_user(self, user_id: str, within: Session) -> int:
+        keys = [
+            k.decode() if isinstance(k, bytes) else k
+            for k in self.client.smembers(self._user_set(user_id))
+        ]
+        live = sum(1 for k in keys if self.client.exists(self._key(k)))
+        pipe = self.client.pipeline()
+        for key in keys:
+            pipe.delete(self._key(key))
+        pipe.delete(self._user_set(user_id))
+        pipe.execute()
+        return live
+
+    def purge(self, idle_since: datetime, created_since: datetime) -> None:
+        """Nothing to do: every key expires by itself."""
+
+
+def _user_uuid(user_id: str | None) -> uuid.UUID | None:
+    if user_id is None:
+        return None
+    try:
+        return uuid.UUID(user_id)
+    except ValueError:
+        return None
+
+
+class ServerSession(CallbackDict[str, Any], SessionMixin):
+    """Flask's session for one request, with the id it was loaded under (None when new)."""
+
+    def __init__(
+        self,
+        initial: dict[str, Any] | None = None,
+        session_id: str | None = None,
+        stored: StoredSession | None = None,
+    ) -> None:
+        def changed(_self: CallbackDict[str, Any]) -> None:
+            self.modified = True
+
+        super().__init__(initial, changed)
+        self.session_id = session_id
+        self.stored = stored
+        self.modified = False
+        self.rotate = False  # give it a new id when it is saved (at login)
+
+
+class ServerSessionInterface(SessionInterface):
+    serializer = session_json_serializer
+
+    def __init__(self, store: SessionStore, idle: timedelta, lifetime: timedelta) -> None:
+        self.store = store
+        self.idle = idle
+        self.lifetime = lifetime
+
+    def _is_over(self, stored: StoredSession, now: datetime) -> bool:
+        return now - stored.last_seen_dt > self.idle or now - stored.created_dt > self.lifetime
+
+    def _ttl(self, stored: StoredSession) -> timedelta:
+        return min(self.idle, stored.created_dt + self.lifetime - stored.last_seen_dt)
+
+    def open_session(self, app: Flask, request: Request) -> ServerSession:
+        session_id = request.cookies.get(self.get_cookie_name(app))
+        if not session_id or len(session_id) > 128 or not session_id.isascii():
+            return ServerSession()
+        key = key_hash(session_id)
+        stored = self.store.load(key)
+        if stored is None:
+            return ServerSession()
+        if self._is_over(stored, utcnow()):
+            self.store.delete(key)
+            return ServerSession()
+        return ServerSession(self.serializer.loads(stored.data), session_id, stored)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        assert isinstance(session, ServerSession)
+        name, domain, path = (
+            self.get_cookie_name(app),
+            self.get_cookie_domain(app),
+            self.get_cookie_path(app),
+        )
+        if session.accessed:
+            response.vary.add("Cookie")
+        old_key = None if session.session_id is None else key_hash(session.session_id)
+        if not session:
+            if old_key is not None:
+                self.store.delete(old_key)
+                response.delete_cookie(name, domain=domain, path=path)
+            return
+        now = utcnow()
+        if old_key is not None and session.stored is not None and not session.rotate:
+            stored = session.stored
+            if session.modified:
+                stored = StoredSession(
+                    self.serializer.dumps(dict(session)),
+                    session.get(USER_KEY),
+                    stored.created_dt,
+                    now,
+                )
+                self.store.save(old_key, stored, self._ttl(stored))
+            elif now - stored.last_seen_dt >= TOUCH_EVERY:
+                stored = StoredSession(stored.data, stored.user_id, stored.created_dt, now)
+                self.store.touch(old_key, stored, self._ttl(stored))
+            return
+        # A new session, or one given a new id at login.
+        if old_key is not None:
+            self.store.delete(old_key)
+        else:
+            self.store.purge(now - self.idle, now - self.lifetime)
+        session_id = secrets.token_urlsafe(32)
+        stored = StoredSession(
+            self.serializer.dumps(dict(session)), session.get(USER_KEY), now, now
+        )
+        self.store.save(key_hash(session_id), stored, self._ttl(stored))
+        response.set_cookie(
+            name,
+            session_id,
+            domain=domain,
+            path=path,
+            httponly=self.get_cookie_httponly(app),
+            secure=self.get_cookie_secure(app),
+            samesite=self.get_cookie_samesite(app),
+        )
+
+
+def rotate_session() -> None:
+    """Give the current session a new id when the response is sent (call it at login)."""
+    current = session._get_current_object()  # type: ignore[attr-defined]
+    if isinstance(current, ServerSession):
+        current.rotate = True
+
+
+def make_session_store(settings: Settings, factory: sessionmaker[Session]) -> SessionStore:
+    """Redis when a URL is configured (several servers), else the database."""
+    if settings.redis_url is None:
+        return DatabaseSessionStore(factory)
+    import redis
+
+    return RedisSessionStore(redis.Redis.from_url(settings.redis_url), settings.redis_prefix)
+
+
+def session_interface(
+    store: SessionStore, idle_minutes: int, max_hours: int
+) -> ServerSessionInterface:
+    return ServerSessionInterface(
+        store, timedelta(minutes=idle_minutes), timedelta(hours=max_hours)
+    )
