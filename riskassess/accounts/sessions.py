@@ -77,15 +77,18 @@ class DatabaseSessionStore:
             return StoredSession(row.data, user, row.created_dt, row.last_seen_dt)
 
     def save(self, key: str, record: StoredSession, ttl: timedelta) -> None:
+        values = {
+            "user_id": _user_uuid(record.user_id),
+            "data": record.data,
+            "created_dt": record.created_dt,
+            "last_seen_dt": record.last_seen_dt,
+        }
         with self.factory() as db, db.begin():
-            row = db.get(LoginSession, key)
-            if row is None:
-                row = LoginSession(key_hash=key)
-                db.add(row)
-            row.created_dt = record.created_dt
-            row.user_id = _user_uuid(record.user_id)
-            row.data = record.data
-            row.last_seen_dt = record.last_seen_dt
+            changed = db.execute(
+                update(LoginSession).where(LoginSession.key_hash == key).values(**values)
+            )
+            if not changed.rowcount:  # type: ignore[attr-defined]
+                db.add(LoginSession(key_hash=key, **values))
 
     def touch(self, key: str, record: StoredSession, ttl: timedelta) -> None:
         with self.factory() as db, db.begin():

@@ -226,13 +226,18 @@ def defer_appends(session: Session) -> None:
 
 
 def _write_pending(session: Session) -> None:
+    # SQLAlchemy fires this for a savepoint's release too: the entries wait for the real commit,
+    # so the chain's lock is still taken only there.
+    if session.in_nested_transaction():
+        return
     # Left in place until the commit succeeds: a commit that fails is rolled back, and the
     # rollback must still find the refusals and failures to keep.
     _write_entries(session, session.info.get(_PENDING, []))
 
 
 def _committed(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+    if not session.in_nested_transaction():
+        session.info.pop(_PENDING, None)
 
 
 def _write_entries(session: Session, pending: Sequence[_Pending]) -> None:
