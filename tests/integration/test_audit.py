@@ -125,3 +125,34 @@ def test_deferred_entries_are_written_by_the_commit(app: Flask, database_url: st
         actions = session.scalars(select(AuditEntry.action).order_by(AuditEntry.seq)).all()
         assert actions == ["test:entry:create", "test:entry:update"]
         assert verify_chain(session).ok
+
+
+def test_deferred_entries_wait_past_a_savepoint_and_refusals_outlive_a_rollback(
+    app: Flask,
+) -> None:
+    """A savepoint's release is not the commit (SQLAlchemy fires before_commit for it too), and
+    a rollback keeps refusals for the request's end to write on their own."""
+    factory = app.extensions["riskassess"].session_factory
+    count = select(func.count()).select_from(AuditEntry)
+    with factory() as session:
+        audit.defer_appends(session)
+        audit.append(session, ACTOR, "test:entry:read", object_id=1)
+        with session.begin_nested():
+            session.execute(select(1))
+        assert session.scalar(count) == 0, "written at the savepoint's release"
+        session.commit()
+        assert session.scalar(count) == 1
+    with factory() as session:
+        audit.defer_appends(session)
+        audit.append(session, ACTOR, "test:entry:update", object_id=1)
+        audit.append_denial(session, ACTOR, "test:entry:delete", "test", 1)
+        session.rollback()
+        kept = audit.take_kept(session)
+        assert [item.action for item in kept] == ["test:entry:delete"]
+        assert audit.take_kept(session) == []  # handed over once
+        audit.write_kept(session, kept)
+        session.commit()
+    with factory() as session:
+        actions = session.scalars(select(AuditEntry.action).order_by(AuditEntry.seq)).all()
+        assert actions == ["test:entry:read", "test:entry:delete"]
+        assert verify_chain(session).ok
