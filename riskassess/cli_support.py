@@ -17,7 +17,7 @@ from riskassess.config import ConfigError, Settings, load_settings
 from riskassess.core import migrate
 from riskassess.core.audit import Actor
 from riskassess.core.crypto import KeyringError
-from riskassess.core.db import make_engine, make_session_factory, transaction
+from riskassess.core.db import make_engine, make_session_factory, private_sqlite_file, transaction
 from riskassess.core.installation import ModeMismatch, claim_mode
 from riskassess.errors import DomainError
 from riskassess.instruments.loader import InstrumentError
@@ -77,6 +77,7 @@ def read_only(settings: Settings, work: Callable[[Session], T]) -> T:
 
     url = settings.database_url
     if url.startswith("sqlite"):
+        private_sqlite_file(url)
         engine = create_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")
