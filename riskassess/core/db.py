@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -68,7 +68,11 @@ def private_sqlite_file(url: str) -> None:
         return
     file = Path(path)
     file.parent.mkdir(parents=True, exist_ok=True)
-    os.close(os.open(file, os.O_WRONLY | os.O_CREAT, 0o600))
+    # Only a new file is opened here: closing a descriptor of a database this process already
+    # has open would drop SQLite's POSIX locks on it (and can corrupt it).
+    if not file.exists():
+        with suppress(FileExistsError):
+            os.close(os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     for each in (file, Path(f"{file}-wal"), Path(f"{file}-shm")):
         if each.exists() and each.stat().st_mode & 0o077:
             each.chmod(0o600)
