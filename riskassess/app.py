@@ -13,14 +13,17 @@ from typing import Any
 from flask import Flask, Response, current_app, render_template, request, session
 from flask_babel import Babel
 from flask_babel import lazy_gettext as _l
-from flask_login import LoginManager
+from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from riskassess.accounts.passwords import Passwords
+from riskassess.accounts.services import ANONYMOUS
 from riskassess.accounts.sessions import make_session_store, session_interface
+from riskassess.accounts.throttle import THROTTLED_ACTIONS, init_throttle
 from riskassess.config import PROJECT_ROOT, Settings, check_settings, load_settings
+from riskassess.core import audit
 from riskassess.core.audit import install_deferred_appends
 from riskassess.core.db import make_engine, make_session_factory
 from riskassess.core.installation import check_mode
@@ -35,6 +38,7 @@ from riskassess.web import (
     rollback_request,
     state,
     unreadable_data_page,
+    user,
 )
 
 LOCALES = ("sv", "en")
@@ -97,6 +101,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     Babel(app, locale_selector=select_locale)
     CSRFProtect(app)
+    init_throttle(app, settings)
     _init_login(app)
     install_commit_point(app)
     _register_blueprints(app)
@@ -143,6 +148,21 @@ def _register_error_pages(app: Flask) -> None:
 
     for code in (400, 403, 404, 405, 409, 413, 500):
         app.register_error_handler(code, page(code))
+
+    def too_many_attempts(_error: Exception) -> tuple[str, int]:
+        # The refused attempt is audited like a refusal: kept though the request rolls back.
+        actor = user().as_actor() if current_user.is_authenticated else ANONYMOUS
+        audit.append(
+            db(),
+            actor,
+            THROTTLED_ACTIONS.get(request.endpoint or "", "account:session:login"),
+            outcome=audit.Outcome.DENIED,
+            details={"throttled": True},
+            keep_on_rollback=True,
+        )
+        return _error_page(429)
+
+    app.register_error_handler(429, too_many_attempts)
 
     def csrf_failed(_error: CSRFError) -> tuple[str, int]:
         return _error_page(400, csrf=True)

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from riskassess.accounts import services as accounts
 from riskassess.accounts.models import Unit, User
 from riskassess.accounts.passwords import Passwords
+from riskassess.accounts.throttle import limiter
 from riskassess.app import create_app
 from riskassess.cases import services as cases
 from riskassess.cases.identity import normalize_personnummer
@@ -148,6 +149,8 @@ def arrange_engine(database_url: str) -> Iterator[Engine]:
 @pytest.fixture(autouse=True)
 def _empty_tables(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
+    if limiter.initialized:
+        limiter.reset()  # failed logins of one test must not throttle the next
     if "app" not in request.fixturenames:
         return
     flask_app: Flask = request.getfixturevalue("app")

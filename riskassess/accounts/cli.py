@@ -100,3 +100,38 @@ def users_end_sessions(username: str) -> None:
         finally:
             engine.dispose()
     click.echo(f"Ended {ended} session(s) of {username}.")
+
+
+@users.command("unlock")
+@click.argument("username")
+def users_unlock(username: str) -> None:
+    """Forget a user's failed logins, so that a throttled account can log in at once."""
+    from flask import Flask
+
+    from riskassess.accounts.models import User
+    from riskassess.accounts.throttle import init_throttle, unlock_account
+    from riskassess.core import audit
+
+    with operator_errors():
+        settings = settings_for()
+        if settings.redis_url is None:
+            raise click.ClickException(
+                "Without RISKASSESS_REDIS_URL each server counts failed logins in its own "
+                "memory: they clear 15 minutes after the last attempt, or when the server "
+                "restarts. Nothing was changed."
+            )
+        counts = Flask(__name__)  # only the limiter's storage: no database, no keys
+        init_throttle(counts, settings)
+        with counts.app_context():
+            unlock_account(username)
+
+        def record(session: Session) -> None:
+            found = session.scalar(select(User).where(User.username == username.lower()))
+            if found is None:
+                raise DomainError(f"No user {username!r}.")
+            audit.append(
+                session, CLI_ACTOR, "account:user:unlock", object_type="user", object_id=found.id
+            )
+
+        with_session(settings, record)
+    click.echo(f"Failed logins of {username} are forgotten; the account can log in again.")

@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 from riskassess.accounts import services
 from riskassess.accounts.forms import LanguageForm, LoginForm, LogoutForm
 from riskassess.accounts.sessions import rotate_session
+from riskassess.accounts.throttle import mark_failed, throttle_login
 from riskassess.core.permissions import Permission, Role
 from riskassess.training.seed import DEMO_PASSWORD, DEMO_USERS, UNITS
 from riskassess.web import db, public, require, state, user
@@ -34,6 +35,7 @@ def index() -> Response:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@throttle_login
 @public
 def login() -> Response | str:
     if current_user.is_authenticated:
@@ -49,6 +51,7 @@ def login() -> Response | str:
             rotate_session()  # a new session id at every login
             login_user(found)
             return redirect(url_for("accounts.index"))
+        mark_failed()
         error = _("Wrong username or password.")
     demo_logins = (
         [(name, role, UNITS.get(unit or "", "")) for name, role, unit, _n in DEMO_USERS]

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
+from riskassess.accounts.throttle import mark_failed, throttle_signing
 from riskassess.assessments import policy, services
 from riskassess.assessments.content import Content, section_progress, summarize
 from riskassess.assessments.forms import (
@@ -325,6 +326,7 @@ def review_queue() -> str:
 
 
 @bp.post("/assessments/<uuid:assessment_id>/review")
+@throttle_signing
 @require(Permission.ASSESSMENT_REVIEW)
 def review(assessment_id: uuid.UUID) -> Response:
     assessment, case, _instrument = load_assessment(assessment_id)
@@ -352,6 +354,8 @@ def review(assessment_id: uuid.UUID) -> Response:
     except AccessDenied:
         abort(403)
     except DomainError as exc:
+        if isinstance(exc, services.SignatureRefused):
+            mark_failed()
         flash(_(exc.message), "error")
     return _to_show(assessment)
 

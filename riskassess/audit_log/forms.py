@@ -33,6 +33,7 @@ ACTION_LABELS = {
     "account:session:login": _l("Logged in"),
     "account:session:logout": _l("Logged out"),
     "account:session:revoke": _l("Ended all sessions of a user"),
+    "account:user:unlock": _l("Unlocked an account after failed logins"),
     "admin:unit:create": _l("Created a unit"),
     "admin:user:create": _l("Created a user account"),
     "admin:user:list": _l("Listed the user accounts"),
