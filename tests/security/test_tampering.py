@@ -4,17 +4,20 @@ and leave a committed failure entry in the audit log although the request itself
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from riskassess.assessments import services as assessments
 from riskassess.assessments.models import Assessment
 from riskassess.cases.models import Case, RetentionHold
-from riskassess.core.audit import AuditEntry, verify_chain
+from riskassess.core import audit
+from riskassess.core.audit import Actor, AuditCaseRef, AuditEntry, verify_chain
 from riskassess.core.keys import DataKey
 from tests.conftest import World, csrf
 
@@ -200,3 +203,30 @@ def test_a_damaged_case_is_marked_in_the_list_not_fatal_to_it(
     assert "kunde inte läsas" in page
     [failure] = _failures(db)
     assert failure.action == "crypto:value:decrypt" and failure.object_id == str(anna.id)
+
+
+def test_verify_checks_the_case_index_that_access_logs_are_read_through(
+    app: Flask, db: Session
+) -> None:
+    """audit_case_ref is not hashed, but a supervisor's loggutdrag is read through it: a deleted
+    or added row must make verify fail, naming the entry."""
+    actor = Actor.system("test")
+    shown = [str(uuid.uuid4()) for _ in range(3)]
+    audit.append(db, actor, "case:case:list", details={"cases": shown})
+    listed = audit.append(db, actor, "case:case:list", details={"cases": shown[:1]})
+    audit.append(db, actor, "case:case:read", object_type="case", object_id=shown[0])
+    db.commit()
+    assert listed is not None
+    assert verify_chain(db).ok
+
+    db.execute(delete(AuditCaseRef).where(AuditCaseRef.seq == listed.seq))
+    db.commit()
+    result = verify_chain(db)
+    assert not result.ok and result.first_bad_seq == listed.seq
+    assert "lacks 1 and has 0 extra" in (result.problem or "")
+
+    db.add(AuditCaseRef(seq=listed.seq, case_id=shown[0]))
+    db.add(AuditCaseRef(seq=listed.seq, case_id=shown[2]))
+    db.commit()
+    result = verify_chain(db)
+    assert not result.ok and "lacks 0 and has 1 extra" in (result.problem or "")

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import groupby
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import (
@@ -14,13 +15,21 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from riskassess.core.audit.chain import entry_fields
 from riskassess.core.audit.checkpoints import (
     Checkpoint,
     _prune_message,
     _signature_ok,
     key_id,
 )
-from riskassess.core.audit.models import GENESIS_HASH, AuditEntry, AuditError, AuditPrune
+from riskassess.core.audit.models import (
+    CASES_SHOWN,
+    GENESIS_HASH,
+    AuditCaseRef,
+    AuditEntry,
+    AuditError,
+    AuditPrune,
+)
 
 
 @dataclass(frozen=True)
@@ -200,4 +209,72 @@ def verify_chain(
             f"{next_cp.at} (line {next_cp.line}) vouches for entries up to {pending[-1].seq} "
             "(truncated or rolled back)",
         )
+    index_problem = _case_index_problem(session, batch)
+    if index_problem is not None:
+        return result(*index_problem)
     return result()
+
+
+def _shown_cases(session: Session, batch: int) -> Generator[tuple[int, set[str]]]:
+    """(seq, case ids) of every entry whose hashed details name the cases it showed."""
+    query = (
+        select(AuditEntry.seq, AuditEntry.body)
+        .where(AuditEntry.body.like(f'%"{CASES_SHOWN}"%'))
+        .order_by(AuditEntry.seq)
+        .execution_options(yield_per=batch)
+    )
+    with session.execute(query) as rows:  # closed (its server-side cursor too) on early stop
+        for seq, body in rows:
+            shown = (entry_fields(body).get("details") or {}).get(CASES_SHOWN)
+            if isinstance(shown, list) and shown:
+                yield seq, {str(case) for case in shown}
+
+
+def _indexed_cases(session: Session, batch: int) -> Generator[tuple[int, set[str]]]:
+    """(seq, case ids) as the audit_case_ref index holds them."""
+    query = (
+        select(AuditCaseRef.seq, AuditCaseRef.case_id)
+        .order_by(AuditCaseRef.seq)
+        .execution_options(yield_per=batch)
+    )
+    with session.execute(query) as result:
+        for seq, rows in groupby(result, key=lambda row: row[0]):
+            yield seq, {case_id for _seq, case_id in rows}
+
+
+def _case_index_problem(session: Session, batch: int) -> tuple[int, str] | None:
+    """The first entry whose case index rows differ from the cases its hashed details name.
+
+    The index is not hashed, but a case's access log (loggutdrag) is read through it: a deleted
+    row would hide an access from the supervisor, so it is checked against the verified bodies.
+    Both sides are streamed in seq order and merged, so memory stays flat on a large log."""
+    shown, indexed = _shown_cases(session, batch), _indexed_cases(session, batch)
+    try:
+        return _first_difference(shown, indexed)
+    finally:
+        shown.close()
+        indexed.close()
+
+
+def _first_difference(
+    shown: Iterator[tuple[int, set[str]]], indexed: Iterator[tuple[int, set[str]]]
+) -> tuple[int, str] | None:
+    left, right = next(shown, None), next(indexed, None)
+    while left is not None or right is not None:
+        if right is None or (left is not None and left[0] < right[0]):
+            assert left is not None
+            seq, expected, actual = left[0], left[1], set()
+        elif left is None or right[0] < left[0]:
+            seq, expected, actual = right[0], set(), right[1]
+        else:
+            seq, expected, actual = left[0], left[1], right[1]
+        if expected != actual:
+            return seq, (
+                f"its case index (audit_case_ref) lacks {len(expected - actual)} and has "
+                f"{len(actual - expected)} extra case id(s): a case's access log would be wrong"
+            )
+        if left is not None and left[0] == seq:
+            left = next(shown, None)
+        if right is not None and right[0] == seq:
+            right = next(indexed, None)
+    return None
