@@ -147,9 +147,23 @@ def verify_chain(
     public_key: Ed25519PublicKey | None = None,
     batch: int = 10_000,
 ) -> VerifyResult:
-    """Walk the whole chain in order; report the first entry whose hash, link, columns or
-    checkpoint fail. `checkpoints` must already have had their signatures checked
-    (`read_checkpoints`); `public_key` checks the records of pruned segments."""
+    """Walk the whole chain in order; report the first entry whose hash, link, columns,
+    checkpoint or case index fail. `checkpoints` must already have had their signatures
+    checked (`read_checkpoints`); `public_key` checks the records of pruned segments."""
+    index = _CaseIndex(session, batch)
+    try:
+        return _verify(session, checkpoints, public_key, batch, index)
+    finally:
+        index.close()
+
+
+def _verify(
+    session: Session,
+    checkpoints: Sequence[Checkpoint],
+    public_key: Ed25519PublicKey | None,
+    batch: int,
+    index: _CaseIndex,
+) -> VerifyResult:
     start, problem = _pruned_start(session, public_key)
     if start is None:
         return VerifyResult(0, None, problem)
@@ -184,6 +198,8 @@ def verify_chain(
             return result(seq, "content does not match its hash")
         if not columns_ok and not _legacy_columns_match(session, seq, body):
             return result(seq, "indexed columns differ from the hashed body")
+        if (index_problem := index.problem(seq, body)) is not None:
+            return result(*index_problem)
         if seq == next_seq:
             assert next_cp is not None
             if digest != next_cp.hash:
@@ -209,72 +225,67 @@ def verify_chain(
             f"{next_cp.at} (line {next_cp.line}) vouches for entries up to {pending[-1].seq} "
             "(truncated or rolled back)",
         )
-    index_problem = _case_index_problem(session, batch)
-    if index_problem is not None:
+    if (index_problem := index.leftover()) is not None:
         return result(*index_problem)
     return result()
 
 
-def _shown_cases(session: Session, batch: int) -> Generator[tuple[int, set[str]]]:
-    """(seq, case ids) of every entry whose hashed details name the cases it showed."""
-    query = (
-        select(AuditEntry.seq, AuditEntry.body)
-        .where(AuditEntry.body.like(f'%"{CASES_SHOWN}"%'))
-        .order_by(AuditEntry.seq)
-        .execution_options(yield_per=batch)
-    )
-    with session.execute(query) as rows:  # closed (its server-side cursor too) on early stop
-        for seq, body in rows:
-            shown = (entry_fields(body).get("details") or {}).get(CASES_SHOWN)
-            if isinstance(shown, list) and shown:
-                yield seq, {str(case) for case in shown}
-
-
 def _indexed_cases(session: Session, batch: int) -> Generator[tuple[int, set[str]]]:
-    """(seq, case ids) as the audit_case_ref index holds them."""
+    """(seq, case ids) as the audit_case_ref index holds them, in seq order."""
     query = (
         select(AuditCaseRef.seq, AuditCaseRef.case_id)
         .order_by(AuditCaseRef.seq)
         .execution_options(yield_per=batch)
     )
-    with session.execute(query) as result:
+    with session.execute(query) as result:  # closed (its server-side cursor too) on early stop
         for seq, rows in groupby(result, key=lambda row: row[0]):
             yield seq, {case_id for _seq, case_id in rows}
 
 
-def _case_index_problem(session: Session, batch: int) -> tuple[int, str] | None:
-    """The first entry whose case index rows differ from the cases its hashed details name.
+class _CaseIndex:
+    """Checks the case index against the verified bodies, entry by entry.
 
     The index is not hashed, but a case's access log (loggutdrag) is read through it: a deleted
-    row would hide an access from the supervisor, so it is checked against the verified bodies.
-    Both sides are streamed in seq order and merged, so memory stays flat on a large log."""
-    shown, indexed = _shown_cases(session, batch), _indexed_cases(session, batch)
-    try:
-        return _first_difference(shown, indexed)
-    finally:
-        shown.close()
-        indexed.close()
+    row would hide an access from the supervisor. Its rows are streamed in seq order beside the
+    main pass over the bodies, so the log is read once and memory stays flat; only a body that
+    names cases is parsed."""
 
+    _MARK = f'"{CASES_SHOWN}"'
 
-def _first_difference(
-    shown: Iterator[tuple[int, set[str]]], indexed: Iterator[tuple[int, set[str]]]
-) -> tuple[int, str] | None:
-    left, right = next(shown, None), next(indexed, None)
-    while left is not None or right is not None:
-        if right is None or (left is not None and left[0] < right[0]):
-            assert left is not None
-            seq, expected, actual = left[0], left[1], set()
-        elif left is None or right[0] < left[0]:
-            seq, expected, actual = right[0], set(), right[1]
-        else:
-            seq, expected, actual = left[0], left[1], right[1]
-        if expected != actual:
-            return seq, (
-                f"its case index (audit_case_ref) lacks {len(expected - actual)} and has "
-                f"{len(actual - expected)} extra case id(s): a case's access log would be wrong"
-            )
-        if left is not None and left[0] == seq:
-            left = next(shown, None)
-        if right is not None and right[0] == seq:
-            right = next(indexed, None)
-    return None
+    def __init__(self, session: Session, batch: int) -> None:
+        self._rows = _indexed_cases(session, batch)
+        self._next = next(self._rows, None)
+
+    def close(self) -> None:
+        self._rows.close()
+
+    def _take(self, seq: int) -> set[str]:
+        found: set[str] = set()
+        if self._next is not None and self._next[0] == seq:
+            found, self._next = self._next[1], next(self._rows, None)
+        return found
+
+    def problem(self, seq: int, body: str) -> tuple[int, str] | None:
+        """The first difference at or before this entry (index rows of an entry that names no
+        cases are found here too, at the next entry that does or at the end)."""
+        if self._next is not None and self._next[0] < seq:
+            return self._difference(self._next[0], set(), self._next[1])
+        expected: set[str] = set()
+        if self._MARK in body:
+            shown = (entry_fields(body).get("details") or {}).get(CASES_SHOWN)
+            if isinstance(shown, list):
+                expected = {str(case) for case in shown}
+        actual = self._take(seq)
+        return self._difference(seq, expected, actual) if expected != actual else None
+
+    def leftover(self) -> tuple[int, str] | None:
+        if self._next is None:
+            return None
+        return self._difference(self._next[0], set(), self._next[1])
+
+    @staticmethod
+    def _difference(seq: int, expected: set[str], actual: set[str]) -> tuple[int, str]:
+        return seq, (
+            f"its case index (audit_case_ref) lacks {len(expected - actual)} and has "
+            f"{len(actual - expected)} extra case id(s): a case's access log would be wrong"
+        )
