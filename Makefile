@@ -37,9 +37,10 @@ demo: $(STAMP) ## Serve demo mode (fictional data); `make demo PORT=8080` picks 
 
 test: lint typecheck pytest ## Run the whole suite: ruff, mypy, pytest (unit, integration, browser, security)
 
-lint: $(STAMP) ## ruff lint and format check
+lint: $(STAMP) ## ruff lint and format check, bandit on the package
 	$(BIN)/ruff check riskassess tests migrations benchmarks
 	$(BIN)/ruff format --check riskassess tests migrations benchmarks
+	$(BIN)/bandit --quiet --configfile pyproject.toml --recursive riskassess
 
 format: $(STAMP) ## Format the code with ruff
 	$(BIN)/ruff check --fix riskassess tests migrations benchmarks

@@ -16,7 +16,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
 SHIPPED_INSTRUMENTS = PROJECT_ROOT / "instruments"
 MODES = ("production", "demo")
-DEMO_SECRET_FILE = "demo-secret-key"  # noqa: S105 - a file name, not a secret
+DEMO_SECRET_FILE = "demo-secret-key"  # noqa: S105 - a file name, not a secret  # nosec B105
 
 
 class ConfigError(Exception):

@@ -7,7 +7,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 # A hash to verify against when the user does not exist, so that a wrong username takes as
 # long as a wrong password and does not reveal which accounts exist.
-_DUMMY_PASSWORD = "not-a-real-password"  # noqa: S105 - never a valid login
+_DUMMY_PASSWORD = "not-a-real-password"  # noqa: S105 - never a valid login  # nosec B105
 
 
 class Passwords:

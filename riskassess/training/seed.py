@@ -26,7 +26,7 @@ SEED_ACTOR = Actor.system("demo-seed")
 
 UNITS = {"nord": "Enhet Nord", "syd": "Enhet Syd"}
 # Shown on the login page in demo mode only.
-DEMO_PASSWORD = "demo-losenord"  # noqa: S105 - demo only, shown on the login page
+DEMO_PASSWORD = "demo-losenord"  # noqa: S105 - demo only, shown on login  # nosec B105
 # username, role, unit code, display name
 DEMO_USERS = (
     ("handlaggare.a", "caseworker", "nord", "Hanna Handläggare (demo)"),
