@@ -47,6 +47,10 @@ class Settings:
     redis_url: str | None = None
     # Prefix of this installation's keys, for several installations sharing one Redis.
     redis_prefix: str = "riskassess:"
+    # Signed checkpoints of the audit log, kept outside the database; the app signs one by
+    # itself each time the log passes a multiple of this many entries (0: only by command).
+    audit_checkpoints_path: Path = DEFAULT_INSTANCE / "audit-checkpoints.jsonl"
+    audit_checkpoint_every: int = 1000
 
     @property
     def is_demo(self) -> bool:
@@ -110,6 +114,14 @@ def load_settings(environ: Mapping[str, str] | None = None, *, mode: str | None 
         ),
         redis_url=env.get("RISKASSESS_REDIS_URL") or None,
         redis_prefix=env.get("RISKASSESS_REDIS_PREFIX") or Settings.redis_prefix,
+        audit_checkpoints_path=Path(
+            env.get("RISKASSESS_AUDIT_CHECKPOINTS")
+            or instance
+            / ("demo-audit-checkpoints.jsonl" if prefix == "demo" else "audit-checkpoints.jsonl")
+        ),
+        audit_checkpoint_every=_whole_number(
+            env, "RISKASSESS_AUDIT_CHECKPOINT_EVERY", Settings.audit_checkpoint_every, 0, 10**6
+        ),
     )
 
 

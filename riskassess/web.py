@@ -28,7 +28,7 @@ from riskassess.accounts.passwords import Passwords
 from riskassess.accounts.sessions import SessionStore
 from riskassess.config import Settings
 from riskassess.core import audit
-from riskassess.core.crypto import Keyring
+from riskassess.core.crypto import Keyring, KeyringError
 from riskassess.core.keys import KeyringFile, UnreadableData, Vault
 from riskassess.core.permissions import Permission, role_has
 from riskassess.instruments.loader import InstrumentRegistry
@@ -124,7 +124,25 @@ def _commit(response: Response) -> Response:
         rollback_request()
     elif "db" in g:
         g.db.commit()  # if this raises, the error page's rollback still finds the session
+        _checkpoint_if_due(g.db)
     return response
+
+
+def _checkpoint_if_due(session: Session) -> None:
+    """Sign a checkpoint of the log, outside the database, each time the commit just made
+    passed a multiple of RISKASSESS_AUDIT_CHECKPOINT_EVERY entries. A failure is logged and
+    does not fail the request: the data is committed, and the next multiple tries again."""
+    written = audit.take_written(session)
+    settings = state().settings
+    if written is None or not audit.checkpoint_due(*written[:2], settings.audit_checkpoint_every):
+        return
+    try:
+        line = audit.sign_written(state().keyring.audit_signer(), written[1], written[2])
+        audit.append_line(settings.audit_checkpoints_path, line)
+    except (KeyringError, audit.CheckpointFileError) as exc:
+        current_app.logger.error(
+            "Automatic audit checkpoint at entry %s failed: %s", written[1], exc
+        )
 
 
 def rollback_request() -> None:
@@ -145,6 +163,7 @@ def rollback_request() -> None:
     try:
         audit.write_kept(writer, kept)
         writer.commit()
+        _checkpoint_if_due(writer)
     except Exception:  # the error page stands; the operator sees the log
         writer.rollback()
         current_app.logger.exception("A refusal or failure could not be written to the audit log")

@@ -111,7 +111,8 @@ def _claim(url: str) -> None:
 
 
 def make_settings(database_url: str, keyring_path: Path, **overrides: Any) -> Settings:
-    base = load_settings({}, mode="production")
+    # Automatic checkpoints off: they would be written to the project's instance folder.
+    base = load_settings({"RISKASSESS_AUDIT_CHECKPOINT_EVERY": "0"}, mode="production")
     return replace(
         base,
         database_url=database_url,

@@ -59,23 +59,18 @@ def _audit_errors() -> Iterator[None]:
 
 
 def _checkpoint_file(settings: Settings, given: Path | None) -> Path:
-    return given if given is not None else settings.instance_path / "audit-checkpoints.jsonl"
+    return given if given is not None else settings.audit_checkpoints_path
 
 
 def _append_line(path: Path, line: str, what: str) -> None:
     """Append one line to the checkpoint file and force it to disk (after the commit)."""
-    import os
+    from riskassess.core.audit import CheckpointFileError, append_line
 
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        with os.fdopen(fd, "a", encoding="utf-8") as handle:
-            handle.write(line + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-    except OSError as exc:
+        append_line(path, line)
+    except CheckpointFileError as exc:
         raise click.ClickException(
-            f"{what} was committed but could not be written to {path}: {exc}. "
-            "Fix the file's location and run the command again."
+            f"{what} was committed but {exc}. Fix the file's location and run the command again."
         ) from None
 
 

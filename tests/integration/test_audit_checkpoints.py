@@ -18,10 +18,12 @@ from click.testing import CliRunner, Result
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from riskassess.app import create_app
 from riskassess.cli import main
 from riskassess.core import audit
 from riskassess.core.audit import Actor, AuditEntry, verify_chain
 from riskassess.core.crypto import Keyring
+from tests.conftest import PASSWORD, World, csrf, make_settings
 
 ACTOR = Actor.system("test")
 pytestmark = pytest.mark.usefixtures("app")
@@ -246,3 +248,39 @@ def test_the_real_command_exits_1_without_a_traceback(
     assert done.returncode == 1
     assert "BROKEN at entry 5" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_app_signs_checkpoints_by_itself_every_n_entries(
+    database_url: str,
+    keyring_path: Path,
+    tmp_path: Path,
+    db: Session,
+    world: World,
+    run: Callable[..., Result],
+) -> None:
+    """With RISKASSESS_AUDIT_CHECKPOINT_EVERY=3 the requests' own commits sign the log's head
+    into the checkpoint file, so even a log nobody checkpoints by hand reveals a cut-off tail."""
+    path = tmp_path / "audit-checkpoints.jsonl"
+    settings = make_settings(database_url, keyring_path).with_overrides(
+        audit_checkpoint_every=3, audit_checkpoints_path=path
+    )
+    world.user("cw.north", "caseworker", world.unit("nord"))
+    served = create_app(settings)
+    try:
+        client = served.test_client()
+        form = {"username": "cw.north", "password": PASSWORD, "csrf_token": csrf(client, "/login")}
+        assert client.post("/login", data=form).status_code == 302
+        for _ in range(8):
+            assert client.get("/cases").status_code == 200  # each list is an audit entry
+    finally:
+        served.extensions["riskassess"].session_factory.kw["bind"].dispose()
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert len(lines) >= 2 and {line["kind"] for line in lines} == {"checkpoint"}
+    multiples = [line["seq"] // 3 for line in lines]
+    assert multiples == sorted(set(multiples)), "one line each time a multiple of 3 is passed"
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert "match the log" in ok(run("audit", "verify", "--checkpoints", str(path)))
+    db.rollback()
+    db.execute(delete(AuditEntry).where(AuditEntry.seq >= lines[-1]["seq"]))
+    db.commit()
+    assert "truncated or rolled back" in refused(run("audit", "verify", "--checkpoints", str(path)))

@@ -35,16 +35,20 @@ from riskassess.core.audit.chain import (
     iter_entries,
     make_entry,
     take_kept,
+    take_written,
     write_kept,
 )
 from riskassess.core.audit.checkpoints import (
     Checkpoint,
     CheckpointFileError,
+    append_line,
+    checkpoint_due,
     checkpoint_line,
     head_checkpoint,
     key_id,
     prune_line,
     read_checkpoints,
+    sign_written,
 )
 from riskassess.core.audit.models import (
     BODY_VERSION,
@@ -86,8 +90,10 @@ __all__ = [
     "VerifyResult",
     "append",
     "append_denial",
+    "append_line",
     "canonical",
     "chain_hash",
+    "checkpoint_due",
     "checkpoint_line",
     "defer_appends",
     "entry_fields",
@@ -104,7 +110,9 @@ __all__ = [
     "pruned_segments",
     "read_checkpoints",
     "segments",
+    "sign_written",
     "take_kept",
+    "take_written",
     "verify_chain",
     "write_kept",
 ]

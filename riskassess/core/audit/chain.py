@@ -156,6 +156,7 @@ def _head(session: Session) -> tuple[int, str]:
 _DEFERRED = "riskassess.audit.deferred"
 _PENDING = "riskassess.audit.pending"
 _KEPT = "riskassess.audit.kept"
+_WRITTEN = "riskassess.audit.written"
 
 
 @dataclass(frozen=True)
@@ -265,6 +266,7 @@ def _write_entries(session: Session, pending: Sequence[_Pending]) -> None:
     session.flush()  # the entries' rows first: the index rows refer to them
     for entry, details in written:
         _index_cases(session, entry, details)
+    session.info[_WRITTEN] = (written[0][0].seq, written[-1][0].seq, written[-1][0].hash)
 
 
 def _forget_pending(session: Session, previous_transaction: Any) -> None:
@@ -352,3 +354,9 @@ def iter_entries(session: Session, seqs: Iterable[int]) -> list[AuditEntry]:
             select(AuditEntry).where(AuditEntry.seq.in_(wanted)).order_by(AuditEntry.seq)
         )
     )
+
+
+def take_written(session: Session) -> tuple[int, int, str] | None:
+    """(first seq, last seq, last hash) of the entries the session's last commit wrote."""
+    written: tuple[int, int, str] | None = session.info.pop(_WRITTEN, None)
+    return written

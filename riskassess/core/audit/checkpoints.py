@@ -7,6 +7,7 @@ import base64
 import binascii
 import hashlib
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -173,3 +174,27 @@ def _prune_from_line(raw: Mapping[str, Any]) -> AuditPrune:
         last_dt=datetime.fromisoformat(raw["last_at"]),
         pruned_dt=datetime.fromisoformat(raw["pruned_at"]),
     )
+
+
+def append_line(path: Path, line: str) -> None:
+    """Append one line to the checkpoint file (readable by its owner only) and force it to
+    disk. Raises CheckpointFileError when the file cannot be written."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as exc:
+        raise CheckpointFileError(f"{path} could not be written: {exc.strerror}") from None
+
+
+def checkpoint_due(first_seq: int, last_seq: int, every: int) -> bool:
+    """Whether entries first_seq..last_seq pass a multiple of `every` (0: never)."""
+    return every > 0 and (first_seq - 1) // every != last_seq // every
+
+
+def sign_written(key: Ed25519PrivateKey, seq: int, entry_hash: str) -> str:
+    """The checkpoint line for an entry just committed (no lock needed: it is in the chain)."""
+    return checkpoint_line(key, Checkpoint(seq, entry_hash, _stamp(utcnow())))
