@@ -234,6 +234,8 @@ class ServerSessionInterface(SessionInterface):
 
     def open_session(self, app: Flask, request: Request) -> ServerSession:
         session_id = request.cookies.get(self.get_cookie_name(app))
+        if request.endpoint == "static":
+            return ServerSession()  # a stylesheet needs no session: no store round trip
         if not session_id or len(session_id) > 128 or not session_id.isascii():
             return ServerSession()
         key = key_hash(session_id)

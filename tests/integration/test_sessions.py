@@ -215,3 +215,13 @@ def test_role_changes_and_disabling_count_from_the_next_request(
 def test_session_times_are_checked_at_start(name: str, value: str) -> None:
     with pytest.raises(ConfigError, match=name):
         load_settings({name: value})
+
+
+@pytest.mark.usefixtures("users")
+def test_static_files_leave_the_session_alone(store_app: Flask) -> None:
+    client = _login(store_app)
+    before = _cookie(client)
+    response = client.get("/static/style.css")
+    response.close()
+    assert response.status_code == 200 and "Set-Cookie" not in response.headers
+    assert _cookie(client) == before and _logged_in(client)
