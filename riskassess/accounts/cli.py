@@ -48,12 +48,16 @@ def users_create_unit(code: str, name: str) -> None:
 def users_create(username: str, display_name: str, role: str, unit_code: str | None) -> None:
     """Create a user; the password is read from the terminal (or one line of standard input)."""
     from riskassess.accounts.models import Unit
-    from riskassess.accounts.passwords import Passwords
+    from riskassess.accounts.passwords import Passwords, new_password_problem
     from riskassess.accounts.services import create_user
 
     password = (
         getpass.getpass("Password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
     )
+
+    problem = new_password_problem(password, username, display_name)
+    if problem is not None:
+        raise click.ClickException(problem + " Nothing was created.")
 
     def work(session: Session) -> None:
         unit = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from zxcvbn import zxcvbn
 
 # A hash to verify against when the user does not exist, so that a wrong username takes as
 # long as a wrong password and does not reveal which accounts exist.
@@ -25,3 +26,24 @@ class Passwords:
             )
         except (VerificationError, InvalidHashError):
             return False
+
+
+MIN_LENGTH = 12
+MAX_LENGTH = 200  # the login form's limit
+MIN_STRENGTH = 3  # zxcvbn's score, 0-4: 3 is "safely unguessable" for an online attack
+
+
+def new_password_problem(password: str, *known: str) -> str | None:
+    """Why a password chosen by a person is refused, or None. At least 12 characters, and not
+    a common password or a variation of one, nor built from the account's own name (`known`):
+    zxcvbn matches its shipped lists of common passwords, names and words, with l33t and
+    keyboard patterns. Its lists are mostly English: a Swedish word with a year may pass."""
+    if len(password) < MIN_LENGTH:
+        return f"A password needs at least {MIN_LENGTH} characters."
+    if len(password) > MAX_LENGTH:
+        return f"A password can have at most {MAX_LENGTH} characters."
+    result = zxcvbn(password[:100], user_inputs=[k for k in known if k])
+    if result["score"] < MIN_STRENGTH:
+        hint = result["feedback"]["warning"] or "It is easy to guess."
+        return f"The password is too easy to guess: {hint}"
+    return None
