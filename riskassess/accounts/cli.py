@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import getpass
 import sys
+from collections.abc import Callable
+from datetime import date, datetime
 
 import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from riskassess.accounts.administration import (
+    rename_unit,
+    retire_unit,
+    set_enabled,
+    set_expiry,
+    set_role,
+)
+from riskassess.accounts.models import Unit, User
 from riskassess.cli_support import (
     CLI_ACTOR,
     operator_errors,
@@ -16,6 +26,7 @@ from riskassess.cli_support import (
     with_session,
 )
 from riskassess.core.db import make_engine, make_session_factory, transaction
+from riskassess.core.permissions import Role
 from riskassess.errors import DomainError
 
 
@@ -47,7 +58,6 @@ def users_create_unit(code: str, name: str) -> None:
 @click.option("--unit", "unit_code", default=None, help="Unit code (caseworkers and supervisors)")
 def users_create(username: str, display_name: str, role: str, unit_code: str | None) -> None:
     """Create a user; the password is read from the terminal (or one line of standard input)."""
-    from riskassess.accounts.models import Unit
     from riskassess.accounts.passwords import Passwords, new_password_problem
     from riskassess.accounts.services import create_user
 
@@ -86,7 +96,6 @@ def users_create(username: str, display_name: str, role: str, unit_code: str | N
 @click.argument("username")
 def users_end_sessions(username: str) -> None:
     """End every login session of a user on every device (a lost laptop, a leaving employee)."""
-    from riskassess.accounts.models import User
     from riskassess.accounts.services import end_sessions
     from riskassess.accounts.sessions import make_session_store
 
@@ -112,7 +121,6 @@ def users_unlock(username: str) -> None:
     """Forget a user's failed logins, so that a throttled account can log in at once."""
     from flask import Flask
 
-    from riskassess.accounts.models import User
     from riskassess.accounts.throttle import init_throttle, unlock_account
     from riskassess.core import audit
 
@@ -139,3 +147,119 @@ def users_unlock(username: str) -> None:
 
         with_session(settings, record)
     click.echo(f"Failed logins of {username} are forgotten; the account can log in again.")
+
+
+def _find_user(session: Session, username: str) -> User:
+    found = session.scalar(select(User).where(User.username == username.strip().lower()))
+    if found is None:
+        raise DomainError(f"No user {username!r}.")
+    return found
+
+
+def _find_unit(session: Session, code: str) -> Unit:
+    found = session.scalar(select(Unit).where(Unit.code == code.strip().lower()))
+    if found is None:
+        raise DomainError(f"No unit with code {code!r}.")
+    return found
+
+
+def _admin(work: Callable[[Session], None], done: str) -> None:
+    """One audited change in its own transaction, then one line saying what was done."""
+    with operator_errors():
+        with_session(settings_for(), work)
+    click.echo(done)
+
+
+@users.command("list")
+def users_list() -> None:
+    """Every account: username, role, unit, state, expiry, last login."""
+
+    def rows(session: Session) -> list[str]:
+        lines = []
+        for user in session.scalars(select(User).order_by(User.username)):
+            state = "enabled" if user.is_enabled else "DISABLED"
+            if user.is_expired(date.today()):
+                state = "EXPIRED"
+            last = (
+                f"last login {user.last_login_dt:%Y-%m-%d %H:%M}"
+                if user.last_login_dt
+                else "never logged in"
+            )
+            unit = user.unit.code if user.unit else "-"
+            lines.append(
+                f"{user.username:<24} {user.role:<11} {unit:<12} {state:<9} "
+                f"expires {user.expires_on or '-'}  {last}"
+            )
+        return lines
+
+    with operator_errors():
+        for line in with_session(settings_for(), rows):
+            click.echo(line)
+
+
+@users.command("disable")
+@click.argument("username")
+def users_disable(username: str) -> None:
+    """Stop an account from logging in; its sessions stop working at their next request."""
+    _admin(
+        lambda s: set_enabled(s, CLI_ACTOR, _find_user(s, username), False),
+        f"User {username} is disabled.",
+    )
+
+
+@users.command("enable")
+@click.argument("username")
+def users_enable(username: str) -> None:
+    """Let a disabled account log in again."""
+    _admin(
+        lambda s: set_enabled(s, CLI_ACTOR, _find_user(s, username), True),
+        f"User {username} is enabled.",
+    )
+
+
+@users.command("set-role")
+@click.argument("username")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--unit", "unit_code", default=None, help="Unit code (caseworkers and supervisors)")
+def users_set_role(username: str, role: str, unit_code: str | None) -> None:
+    """Change a user's role and unit; the old unit's cases close to them at the next request."""
+    _admin(
+        lambda s: set_role(
+            s,
+            CLI_ACTOR,
+            _find_user(s, username),
+            role,
+            _find_unit(s, unit_code) if unit_code else None,
+        ),
+        f"User {username} is now {role}{f' in {unit_code}' if unit_code else ''}.",
+    )
+
+
+@users.command("set-expiry")
+@click.argument("username")
+@click.option("--last-day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None)
+@click.option("--never", is_flag=True, help="Remove the end date.")
+def users_set_expiry(username: str, last_day: datetime | None, never: bool) -> None:
+    """Set the last day an account may be used (YYYY-MM-DD), or --never."""
+    if (last_day is None) == (not never):
+        raise click.ClickException("Give --last-day YYYY-MM-DD or --never.")
+    day = None if never or last_day is None else last_day.date()
+    _admin(
+        lambda s: set_expiry(s, CLI_ACTOR, _find_user(s, username), day),
+        f"User {username} can log in {'without an end date' if day is None else f'until {day}'}.",
+    )
+
+
+@users.command("rename-unit")
+@click.argument("code")
+@click.argument("name")
+def users_rename_unit(code: str, name: str) -> None:
+    """Give a unit a new name (its code stays)."""
+    _admin(lambda s: rename_unit(s, CLI_ACTOR, _find_unit(s, code), name), f"Unit {code} renamed.")
+
+
+@users.command("retire-unit")
+@click.argument("code")
+def users_retire_unit(code: str) -> None:
+    """Retire a unit without members or open cases; its history stays."""
+    _admin(lambda s: retire_unit(s, CLI_ACTOR, _find_unit(s, code)), f"Unit {code} is retired.")

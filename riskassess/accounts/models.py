@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import Date, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from riskassess.core.audit import Actor
@@ -18,6 +18,8 @@ class Unit(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    # A retired unit keeps its history but takes no new users.
+    retired_dt: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class User(Base):
@@ -32,13 +34,18 @@ class User(Base):
     is_enabled: Mapped[bool] = mapped_column(default=True)
     created_dt: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_dt: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The last day the account may be used (a temporary employee, a consultant); None: no end.
+    expires_on: Mapped[date | None] = mapped_column(Date())
 
     unit: Mapped[Unit | None] = relationship(lazy="joined")
 
     # flask-login's protocol, written out rather than inherited so that the model stays plain.
     @property
     def is_active(self) -> bool:
-        return self.is_enabled
+        return self.is_enabled and not self.is_expired(date.today())
+
+    def is_expired(self, today: date) -> bool:
+        return self.expires_on is not None and today > self.expires_on
 
     @property
     def is_authenticated(self) -> bool:

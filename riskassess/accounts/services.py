@@ -24,7 +24,7 @@ def load_user(session: Session, user_id: str) -> User | None:
     except ValueError:
         return None
     found = session.get(User, ident)
-    return found if found is not None and found.is_enabled else None
+    return found if found is not None and found.is_active else None
 
 
 def authenticate(
@@ -32,7 +32,7 @@ def authenticate(
 ) -> User | None:
     """Check a login; success and failure are both audited. Returns the user or None."""
     found = session.scalar(select(User).where(User.username == username.strip().lower()))
-    if found is None or not found.is_enabled:
+    if found is None or not found.is_active:
         passwords.verify(None, password)  # same cost as a real check
         audit.append(session, ANONYMOUS, "account:session:login", outcome=audit.Outcome.FAILURE)
         return None
@@ -90,6 +90,8 @@ def create_user(
         )
     if role in (Role.CASEWORKER, Role.SUPERVISOR) and unit is None:
         raise DomainError("Caseworkers and supervisors must belong to a unit.")
+    if unit is not None and unit.retired_dt is not None:
+        raise DomainError(f"Unit {unit.code!r} is retired.")
     if not username or not display_name.strip():
         raise DomainError("A user needs a username and a display name.")
     if len(password) < 12:

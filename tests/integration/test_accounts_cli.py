@@ -3,16 +3,22 @@ account's own name, and creates nothing then."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from riskassess.accounts.models import User
+from riskassess.accounts.models import Unit, User
 from riskassess.accounts.passwords import new_password_problem
 from riskassess.cli import main
+from riskassess.core.audit import AuditEntry, entry_fields
+from tests.conftest import PASSWORD, World, csrf
 
 pytestmark = pytest.mark.usefixtures("app")
 
@@ -57,3 +63,98 @@ def test_a_strong_password_creates_the_account(
 def test_the_limits() -> None:
     assert new_password_problem("x" * 201) is not None
     assert new_password_problem("tyst-lingon-vandrar-norrut") is None
+
+
+@pytest.fixture
+def admin(database_url: str, keyring_path: Path) -> Callable[..., Result]:
+    env = {
+        "RISKASSESS_DATABASE_URL": database_url,
+        "RISKASSESS_KEYRING": str(keyring_path),
+        "RISKASSESS_MODE": "production",
+    }
+
+    def run(*args: str) -> Result:
+        return CliRunner().invoke(main, ["users", *args], env=env)
+
+    return run
+
+
+def _logs_in(app: Flask, username: str) -> bool:
+    client = app.test_client()
+    form = {"username": username, "password": PASSWORD, "csrf_token": csrf(client, "/login")}
+    return client.post("/login", data=form).status_code == 302
+
+
+def _updates(db: Session) -> list[dict[str, Any]]:
+    db.rollback()
+    bodies = db.scalars(
+        select(AuditEntry.body)
+        .where(AuditEntry.action == "admin:user:update")
+        .order_by(AuditEntry.seq)
+    )
+    return [entry_fields(body)["details"] for body in bodies]
+
+
+def test_disable_enable_and_expiry_decide_who_can_log_in(
+    app: Flask, world: World, db: Session, admin: Callable[..., Result]
+) -> None:
+    world.user("cw.north", "caseworker", world.unit("nord"))
+    session = app.test_client()
+    form = {"username": "cw.north", "password": PASSWORD, "csrf_token": csrf(session, "/login")}
+    assert session.post("/login", data=form).status_code == 302
+
+    assert admin("disable", "cw.north").exit_code == 0
+    assert session.get("/cases").status_code == 302  # the open session stops at once
+    assert not _logs_in(app, "cw.north")
+    assert admin("enable", "cw.north").exit_code == 0
+    assert _logs_in(app, "cw.north")
+
+    yesterday = (date.today() - timedelta(days=1)).isoformat()
+    assert admin("set-expiry", "cw.north", "--last-day", yesterday).exit_code == 0
+    assert not _logs_in(app, "cw.north")
+    assert "EXPIRED" in admin("list").output
+    assert admin("set-expiry", "cw.north", "--never").exit_code == 0
+    assert _logs_in(app, "cw.north")
+    assert admin("set-expiry", "cw.north").exit_code == 1  # neither a day nor --never
+
+    assert _updates(db) == [
+        {"enabled": [True, False]},
+        {"enabled": [False, True]},
+        {"expires_on": [None, yesterday]},
+        {"expires_on": [yesterday, None]},
+    ]
+
+
+def test_role_and_unit_changes_are_audited_before_and_after(
+    world: World, db: Session, admin: Callable[..., Result]
+) -> None:
+    north, south = world.unit("nord"), world.unit("syd")
+    world.user("cw.north", "caseworker", north)
+    result = admin("set-role", "cw.north", "--role", "supervisor", "--unit", "syd")
+    assert result.exit_code == 0, result.output
+    assert _updates(db) == [
+        {"role": ["caseworker", "supervisor"], "unit": [str(north.id), str(south.id)]}
+    ]
+    assert admin("set-role", "cw.north", "--role", "caseworker").exit_code == 1  # no unit
+    unknown = admin("set-role", "cw.north", "--role", "caseworker", "--unit", "väst")
+    assert unknown.exit_code == 1 and "No unit with code 'väst'" in unknown.output
+    assert admin("set-role", "nobody", "--role", "auditor").exit_code == 1
+
+
+def test_a_unit_is_renamed_and_retired_only_when_empty(
+    world: World, db: Session, admin: Callable[..., Result]
+) -> None:
+    north = world.unit("nord")
+    world.user("cw.north", "caseworker", north)
+    assert admin("rename-unit", "nord", "Enhet Norr").exit_code == 0
+    refused = admin("retire-unit", "nord")
+    assert refused.exit_code == 1 and "1 active user(s)" in refused.output
+    assert admin("set-role", "cw.north", "--role", "auditor").exit_code == 0
+    assert admin("retire-unit", "nord").exit_code == 0
+    moved_back = admin("set-role", "cw.north", "--role", "caseworker", "--unit", "nord")
+    assert moved_back.exit_code == 1 and "retired" in moved_back.output
+    db.rollback()
+    unit = db.scalar(select(Unit).where(Unit.code == "nord"))
+    assert unit is not None and unit.name == "Enhet Norr" and unit.retired_dt is not None
+    actions = db.scalars(select(AuditEntry.action).where(AuditEntry.object_id == str(unit.id)))
+    assert {"admin:unit:rename", "admin:unit:retire"} <= set(actions)

@@ -1,0 +1,112 @@
+"""An administrator's changes to accounts and units.
+
+Each change is audited with the values before and after, as codes, ids and dates only: never a
+password, a secret or a name someone typed. A changed role, unit, expiry or a disabled account
+counts from the user's next request, because the user is loaded on every request.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from riskassess.accounts.models import Unit, User
+from riskassess.cases.models import Case, CaseStatus
+from riskassess.core import audit
+from riskassess.core.db import utcnow
+from riskassess.core.permissions import Role
+from riskassess.errors import DomainError
+
+UNIT_ROLES = (Role.CASEWORKER, Role.SUPERVISOR)
+
+
+def _changed(
+    session: Session, actor: audit.Actor, user: User, changes: dict[str, tuple[Any, Any]]
+) -> None:
+    if changes:
+        audit.append(
+            session,
+            actor,
+            "admin:user:update",
+            object_type="user",
+            object_id=user.id,
+            details={field: list(pair) for field, pair in changes.items()},
+        )
+
+
+def set_role(
+    session: Session, actor: audit.Actor, user: User, role: str, unit: Unit | None
+) -> None:
+    """Caseworkers and supervisors belong to one active unit; the other roles to none."""
+    if role not in {r.value for r in Role}:
+        raise DomainError(
+            f"Unknown role {role!r}; choose one of {', '.join(r.value for r in Role)}."
+        )
+    if role in UNIT_ROLES and unit is None:
+        raise DomainError("Caseworkers and supervisors must belong to a unit.")
+    if unit is not None and unit.retired_dt is not None:
+        raise DomainError(f"Unit {unit.code!r} is retired.")
+    unit_id = unit.id if unit is not None and role in UNIT_ROLES else None
+    changes: dict[str, tuple[Any, Any]] = {}
+    if user.role != role:
+        changes["role"] = (user.role, role)
+    if user.unit_id != unit_id:
+        changes["unit"] = (_text(user.unit_id), _text(unit_id))
+    user.role, user.unit_id = role, unit_id
+    session.flush()
+    _changed(session, actor, user, changes)
+
+
+def set_enabled(session: Session, actor: audit.Actor, user: User, enabled: bool) -> None:
+    if user.is_enabled != enabled:
+        before = user.is_enabled
+        user.is_enabled = enabled
+        session.flush()
+        _changed(session, actor, user, {"enabled": (before, enabled)})
+
+
+def set_expiry(session: Session, actor: audit.Actor, user: User, last_day: date | None) -> None:
+    """The last day the account may be used, or None for no end."""
+    if user.expires_on != last_day:
+        before = user.expires_on
+        user.expires_on = last_day
+        session.flush()
+        _changed(session, actor, user, {"expires_on": (_text(before), _text(last_day))})
+
+
+def rename_unit(session: Session, actor: audit.Actor, unit: Unit, name: str) -> None:
+    name = name.strip()
+    if not name:
+        raise DomainError("A unit needs a name.")
+    unit.name = name
+    session.flush()
+    # The name itself is typed text: the entry says that it changed, not what it says.
+    audit.append(session, actor, "admin:unit:rename", object_type="unit", object_id=unit.id)
+
+
+def retire_unit(session: Session, actor: audit.Actor, unit: Unit) -> None:
+    """A unit with members or open cases cannot be retired: move them first."""
+    members = session.scalar(
+        select(func.count()).select_from(User).where(User.unit_id == unit.id, User.is_enabled)
+    )
+    open_cases = session.scalar(
+        select(func.count())
+        .select_from(Case)
+        .where(Case.unit_id == unit.id, Case.status == CaseStatus.OPEN)
+    )
+    if members or open_cases:
+        raise DomainError(
+            f"Unit {unit.code!r} still has {members} active user(s) and {open_cases} open "
+            "case(s): move or close them first."
+        )
+    if unit.retired_dt is None:
+        unit.retired_dt = utcnow()
+        session.flush()
+        audit.append(session, actor, "admin:unit:retire", object_type="unit", object_id=unit.id)
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
