@@ -7,18 +7,22 @@ counts from the user's next request, because the user is loaded on every request
 
 from __future__ import annotations
 
-from datetime import date
+import hashlib
+import hmac
+import secrets
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from riskassess.accounts.models import Unit, User
+from riskassess.accounts.passwords import Passwords, new_password_problem
 from riskassess.cases.models import Case, CaseStatus
 from riskassess.core import audit
 from riskassess.core.db import utcnow
 from riskassess.core.permissions import Role
-from riskassess.errors import DomainError
+from riskassess.errors import N_, DomainError
 
 UNIT_ROLES = (Role.CASEWORKER, Role.SUPERVISOR)
 
@@ -110,3 +114,66 @@ def retire_unit(session: Session, actor: audit.Actor, unit: Unit) -> None:
 
 def _text(value: object) -> str | None:
     return None if value is None else str(value)
+
+
+RESET_VALID = timedelta(hours=24)
+_RESET_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read out over the phone
+
+
+def _reset_hash(code: str) -> str:
+    return hashlib.sha256(normalize_reset_code(code).encode()).hexdigest()
+
+
+def normalize_reset_code(code: str) -> str:
+    return "".join(ch for ch in code.upper() if ch.isalnum())
+
+
+def issue_password_reset(session: Session, actor: audit.Actor, user: User) -> tuple[str, datetime]:
+    """A one-time code (60 bits, valid 24 hours) for the user to choose a new password with.
+    Only its hash is stored: the code is shown to the administrator once, here."""
+    raw = "".join(secrets.choice(_RESET_ALPHABET) for _ in range(12))
+    code = "-".join(raw[i : i + 4] for i in range(0, 12, 4))
+    user.reset_code_hash = _reset_hash(code)
+    user.reset_expires_dt = utcnow() + RESET_VALID
+    session.flush()
+    audit.append(
+        session,
+        actor,
+        "admin:user:reset",
+        object_type="user",
+        object_id=user.id,
+        details={"expires": user.reset_expires_dt.isoformat(timespec="minutes")},
+    )
+    return code, user.reset_expires_dt
+
+
+class ResetRefused(DomainError):
+    pass
+
+
+def redeem_password_reset(
+    session: Session, passwords: Passwords, username: str, code: str, new_password: str
+) -> User:
+    """Set a new password with a valid code, once. Any wrong part gets the same refusal, so the
+    page reveals neither accounts nor codes; the new password must pass the password rules."""
+    user = session.scalar(select(User).where(User.username == username.strip().lower()))
+    valid = (
+        user is not None
+        and user.is_active
+        and user.reset_code_hash is not None
+        and user.reset_expires_dt is not None
+        and user.reset_expires_dt > utcnow()
+        and hmac.compare_digest(user.reset_code_hash, _reset_hash(code))
+    )
+    if not valid or user is None:
+        raise ResetRefused(N_("The username or the code is wrong, or the code has expired."))
+    problem = new_password_problem(new_password, user.username, user.display_name)
+    if problem is not None:
+        raise DomainError(problem)
+    user.password_hash = passwords.hash(new_password)
+    user.reset_code_hash = user.reset_expires_dt = None
+    session.flush()
+    audit.append(
+        session, user.as_actor(), "account:password:reset", object_type="user", object_id=user.id
+    )
+    return user

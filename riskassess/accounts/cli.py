@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from riskassess.accounts.administration import (
+    issue_password_reset,
     rename_unit,
     retire_unit,
     set_enabled,
@@ -263,3 +264,18 @@ def users_rename_unit(code: str, name: str) -> None:
 def users_retire_unit(code: str) -> None:
     """Retire a unit without members or open cases; its history stays."""
     _admin(lambda s: retire_unit(s, CLI_ACTOR, _find_unit(s, code)), f"Unit {code} is retired.")
+
+
+@users.command("reset-password")
+@click.argument("username")
+def users_reset_password(username: str) -> None:
+    """Issue a one-time code, valid 24 hours, with which the user chooses a new password at
+    /password/reset. The code is shown here once; only its hash is kept."""
+    issued: list[tuple[str, datetime]] = []
+    _admin(
+        lambda s: issued.append(issue_password_reset(s, CLI_ACTOR, _find_user(s, username))),
+        f"Give {username} this code in person or by phone (not by e-mail):",
+    )
+    code, expires = issued[0]
+    click.echo(f"  {code}")
+    click.echo(f"It works once, until {expires:%Y-%m-%d %H:%M} UTC, at /password/reset.")

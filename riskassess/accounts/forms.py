@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, PasswordField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, EqualTo, Length
 
 from riskassess.forms import BaseForm
 
@@ -18,3 +18,23 @@ class LogoutForm(BaseForm):
 
 class LanguageForm(BaseForm):
     lang = HiddenField(validators=[DataRequired()])
+
+
+class ResetForm(BaseForm):
+    """Choosing a new password with the one-time code an administrator gave."""
+
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=80)])
+    code = StringField(
+        _l("Code"),
+        description=_l("The code from your administrator, for example ABCD-EFGH-JKLM."),
+        validators=[DataRequired(), Length(max=40)],
+    )
+    password = PasswordField(
+        _l("New password"),
+        description=_l("At least 12 characters; not a common password or a variation of one."),
+        validators=[DataRequired(), Length(max=200)],
+    )
+    repeat = PasswordField(
+        _l("The new password again"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
+    )

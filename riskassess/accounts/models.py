@@ -36,6 +36,9 @@ class User(Base):
     last_login_dt: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The last day the account may be used (a temporary employee, a consultant); None: no end.
     expires_on: Mapped[date | None] = mapped_column(Date())
+    # A one-time password reset code issued by an administrator: only its SHA-256 is kept.
+    reset_code_hash: Mapped[str | None] = mapped_column(String(64))
+    reset_expires_dt: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     unit: Mapped[Unit | None] = relationship(lazy="joined")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask_babel import gettext
 from zxcvbn import zxcvbn
 
 # A hash to verify against when the user does not exist, so that a wrong username takes as
@@ -39,11 +40,14 @@ def new_password_problem(password: str, *known: str) -> str | None:
     zxcvbn matches its shipped lists of common passwords, names and words, with l33t and
     keyboard patterns. Its lists are mostly English: a Swedish word with a year may pass."""
     if len(password) < MIN_LENGTH:
-        return f"A password needs at least {MIN_LENGTH} characters."
+        return str(gettext("A password needs at least %(count)s characters.", count=MIN_LENGTH))
     if len(password) > MAX_LENGTH:
-        return f"A password can have at most {MAX_LENGTH} characters."
-    result = zxcvbn(password[:100], user_inputs=[k for k in known if k])
-    if result["score"] < MIN_STRENGTH:
-        hint = result["feedback"]["warning"] or "It is easy to guess."
-        return f"The password is too easy to guess: {hint}"
+        return str(gettext("A password can have at most %(count)s characters.", count=MAX_LENGTH))
+    if zxcvbn(password[:100], user_inputs=[k for k in known if k])["score"] < MIN_STRENGTH:
+        return str(
+            gettext(
+                "The password is too easy to guess: a common password, a variation of one, "
+                "or built from the account's name."
+            )
+        )
     return None

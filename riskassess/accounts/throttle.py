@@ -32,6 +32,7 @@ LOGIN_ENDPOINT = "accounts.login"
 # What a throttled request was trying to do, for its audit entry.
 THROTTLED_ACTIONS = {
     LOGIN_ENDPOINT: "account:session:login",
+    "accounts.reset_password": "account:password:reset",  # an audit tag  # nosec B105
     "assessments.review": "case:assessment:sign",
 }
 

@@ -7,11 +7,12 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from riskassess.accounts import services
-from riskassess.accounts.forms import LanguageForm, LoginForm, LogoutForm
+from riskassess.accounts import administration, services
+from riskassess.accounts.forms import LanguageForm, LoginForm, LogoutForm, ResetForm
 from riskassess.accounts.sessions import rotate_session
 from riskassess.accounts.throttle import mark_failed, throttle_login
 from riskassess.core.permissions import Permission, Role
+from riskassess.errors import DomainError
 from riskassess.training.seed import DEMO_PASSWORD, DEMO_USERS, UNITS
 from riskassess.web import db, public, require, state, user
 
@@ -92,6 +93,39 @@ def logout_everywhere() -> Response:
         session["lang"] = lang
     flash(_("You are logged out on every device (%(count)s sessions).", count=ended), "success")
     return redirect(url_for("accounts.login"))
+
+
+@bp.route("/password/reset", methods=["GET", "POST"])
+@throttle_login
+@public
+def reset_password() -> Response | str:
+    """A new password with a one-time code from an administrator; every session of the user
+    ends, and the user logs in anew."""
+    form = ResetForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            found = administration.redeem_password_reset(
+                db(),
+                state().passwords,
+                form.username.data or "",
+                form.code.data or "",
+                form.password.data or "",
+            )
+        except administration.ResetRefused as exc:
+            mark_failed()
+            error = _(exc.message)
+        except DomainError as exc:
+            error = _(exc.message)
+        else:
+            state().sessions.delete_for_user(str(found.id), db())
+            logout_user()
+            session.clear()
+            flash(_("Your password is changed. Log in with it."), "success")
+            return redirect(url_for("accounts.login"))
+    elif form.is_submitted():
+        error = _("Nothing was changed. Correct the marked fields.")
+    return render_template("accounts/reset.html", form=form, error=error)
 
 
 def _safe_return_path(target: str | None) -> str:

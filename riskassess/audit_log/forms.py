@@ -38,6 +38,8 @@ ACTION_LABELS = {
     "admin:unit:rename": _l("Renamed a unit"),
     "admin:unit:retire": _l("Retired a unit"),
     "admin:user:update": _l("Changed a user account"),
+    "admin:user:reset": _l("Issued a password reset code"),
+    "account:password:reset": _l("Chose a new password with a reset code"),
     "admin:user:create": _l("Created a user account"),
     "admin:user:list": _l("Listed the user accounts"),
     "case:case:create": _l("Created a case"),

@@ -3,15 +3,17 @@ account's own name, and creates nothing then."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 from flask import Flask
-from sqlalchemy import select
+from flask.testing import FlaskClient
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from riskassess.accounts.models import Unit, User
@@ -158,3 +160,73 @@ def test_a_unit_is_renamed_and_retired_only_when_empty(
     assert unit is not None and unit.name == "Enhet Norr" and unit.retired_dt is not None
     actions = db.scalars(select(AuditEntry.action).where(AuditEntry.object_id == str(unit.id)))
     assert {"admin:unit:rename", "admin:unit:retire"} <= set(actions)
+
+
+def _redeem(client: FlaskClient, code: str, password: str, repeat: str | None = None) -> str:
+    response = client.post(
+        "/password/reset",
+        data={
+            "username": "cw.north",
+            "code": code,
+            "password": password,
+            "repeat": password if repeat is None else repeat,
+            "csrf_token": csrf(client, "/password/reset"),
+        },
+        follow_redirects=True,
+    )
+    return response.get_data(as_text=True)
+
+
+def test_a_reset_code_sets_a_new_password_once(
+    app: Flask, world: World, db: Session, admin: Callable[..., Result]
+) -> None:
+    world.user("cw.north", "caseworker", world.unit("nord"))
+    open_session = app.test_client()
+    form = {
+        "username": "cw.north",
+        "password": PASSWORD,
+        "csrf_token": csrf(open_session, "/login"),
+    }
+    assert open_session.post("/login", data=form).status_code == 302
+    issued = admin("reset-password", "cw.north")
+    assert issued.exit_code == 0, issued.output
+    code = re.search(r"^  ([A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4})$", issued.output, re.M)
+    assert code is not None
+    client = app.test_client()
+    new = "tyst-lingon-vandrar-norrut"
+
+    assert "Lösenorden skiljer sig åt" in _redeem(client, code[1], new, repeat=new + "x")
+    assert "för lätt att gissa" in _redeem(client, code[1], "Password123!")
+    assert "Användarnamnet eller koden är fel" in _redeem(client, "ABCD-EFGH-JKLM", new)
+    page = _redeem(client, code[1].lower().replace("-", " "), new)  # as read over the phone
+    assert "Ditt lösenord är bytt" in page
+    assert open_session.get("/cases").status_code == 302  # every old session ended
+    assert "Användarnamnet eller koden är fel" in _redeem(client, code[1], new + "-igen")
+    assert not _logs_in(app, "cw.north")  # the old password
+    login = app.test_client()
+    form = {"username": "cw.north", "password": new, "csrf_token": csrf(login, "/login")}
+    assert login.post("/login", data=form).status_code == 302
+
+    db.rollback()
+    bodies = " ".join(db.scalars(select(AuditEntry.body)))
+    assert code[1] not in bodies and new not in bodies
+    actions = set(db.scalars(select(AuditEntry.action)))
+    assert {"admin:user:reset", "account:password:reset"} <= actions
+
+
+def test_an_expired_reset_code_is_refused(
+    app: Flask, world: World, db: Session, admin: Callable[..., Result]
+) -> None:
+    world.user("cw.north", "caseworker", world.unit("nord"))
+    code = re.search(
+        r"([A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4})", admin("reset-password", "cw.north").output
+    )
+    assert code is not None
+    db.execute(
+        update(User)
+        .where(User.username == "cw.north")
+        .values(reset_expires_dt=datetime.now(UTC) - timedelta(minutes=1))
+    )
+    db.commit()
+    page = _redeem(app.test_client(), code[1], "tyst-lingon-vandrar-norrut")
+    assert "Användarnamnet eller koden är fel, eller så har koden gått ut." in page

@@ -72,6 +72,7 @@ MATRIX: dict[str, Route] = {
     "accounts.logout_everywhere": Route(
         "POST", "/logout/everywhere", _only({role: 302 for role in ROLES[1:]})
     ),
+    "accounts.reset_password": Route("GET", "/password/reset", {role: 200 for role in ROLES}),
     "accounts.set_language": Route(
         "POST", "/language", {role: 302 for role in ROLES}, (("lang", "en"),)
     ),

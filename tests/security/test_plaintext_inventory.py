@@ -70,6 +70,7 @@ PLAINTEXT = {
     "retention_hold.reason",  # a code
     "login_session.key_hash",  # SHA-256 of the session id in the cookie
     "login_session.data",  # staff user id, CSRF token, language, pending messages
+    "user_account.reset_code_hash",  # SHA-256 of a one-time reset code (60 bits, 24 hours)
 }
 
 
