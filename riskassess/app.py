@@ -18,6 +18,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from riskassess.accounts.forms import ROLE_LABELS
 from riskassess.accounts.passwords import Passwords
 from riskassess.accounts.services import ANONYMOUS
 from riskassess.accounts.sessions import make_session_store, session_interface
@@ -198,13 +199,6 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
-ROLE_LABELS = {
-    "caseworker": _l("Caseworker"),
-    "supervisor": _l("Supervisor"),
-    "trainer": _l("Trainer"),
-    "admin": _l("Administrator"),
-    "auditor": _l("Auditor"),
-}
 STATE_LABELS = {
     "draft": _l("Draft"),
     "submitted": _l("Submitted"),

@@ -50,9 +50,9 @@ def set_role(
             f"Unknown role {role!r}; choose one of {', '.join(r.value for r in Role)}."
         )
     if role in UNIT_ROLES and unit is None:
-        raise DomainError("Caseworkers and supervisors must belong to a unit.")
+        raise DomainError(N_("Caseworkers and supervisors must belong to a unit."))
     if unit is not None and unit.retired_dt is not None:
-        raise DomainError(f"Unit {unit.code!r} is retired.")
+        raise DomainError(N_("The unit is retired: choose another."))
     unit_id = unit.id if unit is not None and role in UNIT_ROLES else None
     changes: dict[str, tuple[Any, Any]] = {}
     if user.role != role:
@@ -84,7 +84,7 @@ def set_expiry(session: Session, actor: audit.Actor, user: User, last_day: date 
 def rename_unit(session: Session, actor: audit.Actor, unit: Unit, name: str) -> None:
     name = name.strip()
     if not name:
-        raise DomainError("A unit needs a name.")
+        raise DomainError(N_("A unit needs a name."))
     unit.name = name
     session.flush()
     # The name itself is typed text: the entry says that it changed, not what it says.

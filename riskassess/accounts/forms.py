@@ -1,10 +1,21 @@
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-from wtforms import HiddenField, PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length
+from typing import Any
 
-from riskassess.forms import BaseForm
+from flask_babel import lazy_gettext as _l
+from wtforms import DateField, HiddenField, PasswordField, SelectChoice, SelectField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
+
+from riskassess.forms import BaseForm, OptionalChoice
+
+# How people read the roles (the role codes are the permission vocabulary's).
+ROLE_LABELS = {
+    "caseworker": _l("Caseworker"),
+    "supervisor": _l("Supervisor"),
+    "trainer": _l("Trainer"),
+    "admin": _l("Administrator"),
+    "auditor": _l("Auditor"),
+}
 
 
 class LoginForm(BaseForm):
@@ -38,3 +49,36 @@ class ResetForm(BaseForm):
         _l("The new password again"),
         validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
     )
+
+
+class UserRoleForm(BaseForm):
+    role = SelectField(_l("Role"), validators=[DataRequired()])
+    unit = SelectField(
+        _l("Unit"),
+        description=_l("Caseworkers and supervisors only."),
+        validators=[OptionalChoice()],
+    )
+
+    def __init__(self, roles: list[SelectChoice], units: list[SelectChoice], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.role.choices = roles
+        self.unit.choices = [SelectChoice("", _l("No unit")), *units]
+
+
+class UserStateForm(BaseForm):
+    enabled = SelectField(
+        choices=[SelectChoice("1", _l("Enable")), SelectChoice("0", _l("Disable"))],
+        validators=[DataRequired()],
+    )
+
+
+class UserExpiryForm(BaseForm):
+    last_day = DateField(
+        _l("Last day the account may be used"),
+        description=_l("Leave empty for no end date."),
+        validators=[Optional()],
+    )
+
+
+class ResetCodeForm(BaseForm):
+    pass

@@ -1,18 +1,35 @@
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
+from sqlalchemy import select
 from werkzeug.wrappers import Response
+from wtforms import SelectChoice
 
 from riskassess.accounts import administration, services
-from riskassess.accounts.forms import LanguageForm, LoginForm, LogoutForm, ResetForm
+from riskassess.accounts.forms import (
+    ROLE_LABELS,
+    LanguageForm,
+    LoginForm,
+    LogoutForm,
+    ResetCodeForm,
+    ResetForm,
+    UserExpiryForm,
+    UserRoleForm,
+    UserStateForm,
+)
+from riskassess.accounts.models import Unit, User
 from riskassess.accounts.sessions import rotate_session
 from riskassess.accounts.throttle import mark_failed, throttle_login
 from riskassess.core.permissions import Permission, Role
-from riskassess.errors import DomainError
+from riskassess.errors import N_, DomainError
 from riskassess.training.seed import DEMO_PASSWORD, DEMO_USERS, UNITS
 from riskassess.web import db, public, require, state, user
 
@@ -150,3 +167,116 @@ def set_language() -> Response:
 @require(Permission.USER_LIST)
 def list_users() -> str:
     return render_template("accounts/users.html", users=services.list_users(db()))
+
+
+def _target(user_id: uuid.UUID) -> User:
+    found = db().get(User, user_id)
+    if found is None:
+        abort(404)
+    return found
+
+
+def _units() -> list[Unit]:
+    return list(db().scalars(select(Unit).where(Unit.retired_dt.is_(None)).order_by(Unit.code)))
+
+
+def _role_form(target: User) -> UserRoleForm:
+    roles = [SelectChoice(r.value, ROLE_LABELS[r.value]) for r in Role]
+    units = [SelectChoice(str(u.id), f"{u.name} ({u.code})") for u in _units()]
+    form = UserRoleForm(roles, units)
+    if not form.is_submitted():
+        form.role.data, form.unit.data = target.role, str(target.unit_id or "")
+    return form
+
+
+def _user_page(target: User, code: tuple[str, datetime] | None = None, **forms: Any) -> str:
+    expiry = forms.pop("expiry_form", None) or UserExpiryForm(data={"last_day": target.expires_on})
+    return render_template(
+        "accounts/user.html",
+        target=target,
+        role_form=forms.pop("role_form", None) or _role_form(target),
+        state_form=UserStateForm(data={"enabled": "0" if target.is_enabled else "1"}),
+        expiry_form=expiry,
+        reset_form=ResetCodeForm(),
+        code=code,
+        is_self=target.id == user().id,
+    )
+
+
+@bp.get("/admin/users/<uuid:user_id>")
+@require(Permission.USER_MANAGE)
+def show_user(user_id: uuid.UUID) -> str:
+    return _user_page(_target(user_id))
+
+
+def _done(target: User, work: Callable[[], None], message: str) -> Response:
+    try:
+        work()
+    except DomainError as exc:
+        flash(_(exc.message), "error")
+    else:
+        flash(message, "success")
+    return redirect(url_for("accounts.show_user", user_id=target.id))
+
+
+def _not_yourself(target: User) -> None:
+    """An administrator cannot lock themselves out: another administrator does that."""
+    if target.id == user().id:
+        raise DomainError(N_("Another administrator must change your own account."))
+
+
+@bp.post("/admin/users/<uuid:user_id>/role")
+@require(Permission.USER_MANAGE)
+def set_user_role(user_id: uuid.UUID) -> Response | tuple[str, int]:
+    target = _target(user_id)
+    form = _role_form(target)
+    if not form.validate_on_submit():
+        return _user_page(target, role_form=form), 400
+    unit = db().get(Unit, uuid.UUID(form.unit.data)) if form.unit.data else None
+
+    def work() -> None:
+        _not_yourself(target)
+        administration.set_role(db(), user().as_actor(), target, form.role.data or "", unit)
+
+    return _done(target, work, _("The role and unit are saved."))
+
+
+@bp.post("/admin/users/<uuid:user_id>/state")
+@require(Permission.USER_MANAGE)
+def set_user_state(user_id: uuid.UUID) -> Response:
+    target = _target(user_id)
+    form = UserStateForm()
+    if not form.validate_on_submit():
+        abort(400)
+
+    def work() -> None:
+        _not_yourself(target)
+        administration.set_enabled(db(), user().as_actor(), target, form.enabled.data == "1")
+
+    return _done(target, work, _("The account is saved."))
+
+
+@bp.post("/admin/users/<uuid:user_id>/expiry")
+@require(Permission.USER_MANAGE)
+def set_user_expiry(user_id: uuid.UUID) -> Response | tuple[str, int]:
+    target = _target(user_id)
+    form = UserExpiryForm()
+    if not form.validate_on_submit():
+        return _user_page(target, expiry_form=form), 400
+
+    def work() -> None:
+        _not_yourself(target)
+        administration.set_expiry(db(), user().as_actor(), target, form.last_day.data)
+
+    return _done(target, work, _("The end date is saved."))
+
+
+@bp.post("/admin/users/<uuid:user_id>/reset")
+@require(Permission.USER_MANAGE)
+def issue_reset_code(user_id: uuid.UUID) -> str:
+    """The code is shown on this page once (never in a URL, a redirect or a flash)."""
+    target = _target(user_id)
+    if not ResetCodeForm().validate_on_submit():
+        abort(400)
+    code = administration.issue_password_reset(db(), user().as_actor(), target)
+    return _user_page(target, code=code)

@@ -25,6 +25,7 @@ class Permission(StrEnum):
     ASSESSMENT_REVIEW = "case:assessment:review"
     INSTRUMENT_READ = "instrument:definition:read"
     USER_LIST = "admin:user:list"
+    USER_MANAGE = "admin:user:update"
     AUDIT_LOG_READ = "audit:log:read"
     AUDIT_LOG_EXPORT = "audit:log:export"
     AUDIT_SAMPLE_REVIEW = "audit:sample:review"
@@ -75,7 +76,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     # Trainers work with fictional vignettes only; they never see case data.
     Role.TRAINER: frozenset({Permission.INSTRUMENT_READ}),
     # Administrators manage accounts, not children's cases.
-    Role.ADMIN: frozenset({Permission.USER_LIST, Permission.INSTRUMENT_READ}),
+    Role.ADMIN: frozenset(
+        {Permission.USER_LIST, Permission.USER_MANAGE, Permission.INSTRUMENT_READ}
+    ),
     # Auditors (loggkontroll) read the audit log of every unit, never the cases themselves.
     Role.AUDITOR: frozenset(
         {

@@ -77,6 +77,17 @@ MATRIX: dict[str, Route] = {
         "POST", "/language", {role: 302 for role in ROLES}, (("lang", "en"),)
     ),
     "accounts.list_users": Route("GET", "/admin/users", _only({"admin": 200})),
+    "accounts.show_user": Route("GET", "/admin/users/{user}", _only({"admin": 200})),
+    "accounts.set_user_role": Route(
+        "POST", "/admin/users/{user}/role", _only({"admin": 302}), (("role", "trainer"),)
+    ),
+    "accounts.set_user_state": Route(
+        "POST", "/admin/users/{user}/state", _only({"admin": 302}), (("enabled", "1"),)
+    ),
+    "accounts.set_user_expiry": Route(
+        "POST", "/admin/users/{user}/expiry", _only({"admin": 302}), (("last_day", ""),)
+    ),
+    "accounts.issue_reset_code": Route("POST", "/admin/users/{user}/reset", _only({"admin": 200})),
     "cases.list_cases": Route(
         "GET", "/cases", _only({"caseworker": 200, "caseworker_other_unit": 200, "supervisor": 200})
     ),
@@ -201,7 +212,7 @@ def _arrange(world: World) -> dict[str, str]:
     owner = world.user("cw.north", "caseworker", north)
     outsider = world.user("cw.south", "caseworker", south)
     world.user("sup.north", "supervisor", north)
-    world.user("trainer", "trainer", None)
+    trainer = world.user("trainer", "trainer", None)
     world.user("admin", "admin", None)
     auditor = world.user("auditor", "auditor", None)
     case = world.case(owner)
@@ -246,6 +257,7 @@ def _arrange(world: World) -> dict[str, str]:
         "submitted": str(submitted.id),
         "sample": str(sample.id),
         "item": str(sample.items[0].id),
+        "user": str(trainer.id),  # the account the administrator's pages act on
     }
 
 

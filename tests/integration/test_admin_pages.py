@@ -1,0 +1,90 @@
+"""The administrator's account pages: role and unit, access, end date and one-time reset codes,
+each audited with before and after; never one's own account."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from riskassess.accounts.models import User
+from riskassess.core.audit import AuditEntry, entry_fields
+from tests.conftest import PASSWORD, World, csrf
+
+
+def _client(app: Flask, username: str) -> FlaskClient:
+    client = app.test_client()
+    form = {"username": username, "password": PASSWORD, "csrf_token": csrf(client, "/login")}
+    assert client.post("/login", data=form).status_code == 302
+    return client
+
+
+def _post(client: FlaskClient, path: str, **fields: str) -> tuple[int, str]:
+    page = path.rsplit("/", 1)[0]
+    response = client.post(path, data={"csrf_token": csrf(client, page), **fields})
+    if response.status_code == 302:
+        return 302, client.get(response.headers["Location"]).get_data(as_text=True)
+    return response.status_code, response.get_data(as_text=True)
+
+
+def _user(db: Session, username: str) -> User:
+    db.rollback()
+    found = db.scalar(select(User).where(User.username == username))
+    assert found is not None
+    return found
+
+
+def test_an_administrator_changes_an_account_in_the_browser(
+    app: Flask, world: World, db: Session
+) -> None:
+    north, south = world.unit("nord"), world.unit("syd")
+    target = world.user("cw.north", "caseworker", north)
+    admin_user = world.user("admin", "admin", None)
+    worker = _client(app, "cw.north")
+    admin = _client(app, "admin")
+    base = f"/admin/users/{target.id}"
+    assert "cw.north" in admin.get("/admin/users").get_data(as_text=True)
+    assert admin.get(base).status_code == 200
+
+    status, page = _post(admin, f"{base}/role", role="supervisor", unit=str(south.id))
+    assert status == 302 and "Rollen och enheten är sparade." in page
+    assert _user(db, "cw.north").role == "supervisor"
+    status, page = _post(admin, f"{base}/role", role="caseworker", unit="")
+    assert "måste höra till en enhet" in page and _user(db, "cw.north").role == "supervisor"
+
+    status, page = _post(admin, f"{base}/expiry", last_day="9999-12-31")
+    assert status == 400 and "Ange ett datum" in page
+    assert _post(admin, f"{base}/expiry", last_day="2027-06-30")[0] == 302
+    assert str(_user(db, "cw.north").expires_on) == "2027-06-30"
+
+    assert _post(admin, f"{base}/state", enabled="0")[0] == 302
+    assert worker.get("/cases").status_code == 302  # logged out at the next request
+    assert not _user(db, "cw.north").is_enabled
+
+    status, page = _post(admin, f"{base}/reset")
+    code = re.search(r"<strong>([A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4})</strong>", page)
+    assert status == 200 and code is not None
+    assert code[1] not in admin.get(base).get_data(as_text=True)  # shown once
+
+    db.rollback()
+    updates = [
+        entry_fields(body)["details"]
+        for body in db.scalars(
+            select(AuditEntry.body)
+            .where(AuditEntry.action == "admin:user:update")
+            .order_by(AuditEntry.seq)
+        )
+    ]
+    assert updates == [
+        {"role": ["caseworker", "supervisor"], "unit": [str(north.id), str(south.id)]},
+        {"expires_on": [None, "2027-06-30"]},
+        {"enabled": [True, False]},
+    ]
+    status, page = _post(admin, f"/admin/users/{admin_user.id}/state", enabled="0")
+    assert "En annan administratör måste ändra ditt eget konto." in page
+    assert _user(db, "admin").is_enabled
+    assert admin.get(f"/admin/users/{uuid.uuid4()}").status_code == 404
