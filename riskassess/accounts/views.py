@@ -184,7 +184,7 @@ def _role_form(target: User) -> UserRoleForm:
     roles = [SelectChoice(r.value, ROLE_LABELS[r.value]) for r in Role]
     units = [SelectChoice(str(u.id), f"{u.name} ({u.code})") for u in _units()]
     form = UserRoleForm(roles, units)
-    if not form.is_submitted():
+    if not form.role.raw_data:  # not this form's own post: show the account as it is
         form.role.data, form.unit.data = target.role, str(target.unit_id or "")
     return form
 

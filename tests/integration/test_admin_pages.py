@@ -68,6 +68,8 @@ def test_an_administrator_changes_an_account_in_the_browser(
     status, page = _post(admin, f"{base}/reset")
     code = re.search(r"<strong>([A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4})</strong>", page)
     assert status == 200 and code is not None
+    # The other forms on that page still show the account as it is, not blank defaults.
+    assert '<option selected value="supervisor">' in page
     assert code[1] not in admin.get(base).get_data(as_text=True)  # shown once
 
     db.rollback()
