@@ -91,6 +91,26 @@ def rename_unit(session: Session, actor: audit.Actor, unit: Unit, name: str) -> 
     audit.append(session, actor, "admin:unit:rename", object_type="unit", object_id=unit.id)
 
 
+def unit_overview(session: Session) -> list[tuple[Unit, int, int]]:
+    """Every unit with its active members and open cases, for the administrator's page."""
+    members: dict[object, int] = {
+        unit_id: count
+        for unit_id, count in session.execute(
+            select(User.unit_id, func.count()).where(User.is_enabled).group_by(User.unit_id)
+        )
+    }
+    open_cases: dict[object, int] = {
+        unit_id: count
+        for unit_id, count in session.execute(
+            select(Case.unit_id, func.count())
+            .where(Case.status == CaseStatus.OPEN)
+            .group_by(Case.unit_id)
+        )
+    }
+    units = session.scalars(select(Unit).order_by(Unit.retired_dt.is_not(None), Unit.code))
+    return [(u, members.get(u.id, 0), open_cases.get(u.id, 0)) for u in units]
+
+
 def retire_unit(session: Session, actor: audit.Actor, unit: Unit) -> None:
     """A unit with members or open cases cannot be retired: move them first."""
     members = session.scalar(
@@ -103,8 +123,7 @@ def retire_unit(session: Session, actor: audit.Actor, unit: Unit) -> None:
     )
     if members or open_cases:
         raise DomainError(
-            f"Unit {unit.code!r} still has {members} active user(s) and {open_cases} open "
-            "case(s): move or close them first."
+            N_("The unit still has active users or open cases: move or close them first.")
         )
     if unit.retired_dt is None:
         unit.retired_dt = utcnow()

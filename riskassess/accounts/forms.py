@@ -4,7 +4,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from wtforms import DateField, HiddenField, PasswordField, SelectChoice, SelectField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length, Optional
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 
 from riskassess.forms import BaseForm, OptionalChoice
 
@@ -81,4 +81,25 @@ class UserExpiryForm(BaseForm):
 
 
 class ResetCodeForm(BaseForm):
+    pass
+
+
+class UnitForm(BaseForm):
+    code = StringField(
+        _l("Code"),
+        description=_l("Short and permanent: lower-case letters, digits and dashes."),
+        validators=[
+            DataRequired(),
+            Length(max=40),
+            Regexp(r"^[a-z0-9-]+$", message=_l("Use lower-case letters, digits and dashes.")),
+        ],
+    )
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+
+
+class UnitRenameForm(BaseForm):
+    name = StringField(_l("New name"), validators=[DataRequired(), Length(max=200)])
+
+
+class UnitRetireForm(BaseForm):
     pass

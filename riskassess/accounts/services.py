@@ -13,7 +13,7 @@ from riskassess.accounts.sessions import SessionStore
 from riskassess.core import audit
 from riskassess.core.db import utcnow
 from riskassess.core.permissions import Role
-from riskassess.errors import DomainError
+from riskassess.errors import N_, DomainError
 
 ANONYMOUS = audit.Actor(user_id=None, username="anonymous", role="anonymous", unit_id=None)
 
@@ -62,9 +62,9 @@ def record_logout(session: Session, user: User) -> None:
 def create_unit(session: Session, actor: audit.Actor, code: str, name: str) -> Unit:
     code = code.strip().lower()
     if not code or not name.strip():
-        raise DomainError("A unit needs a code and a name.")
+        raise DomainError(N_("A unit needs a code and a name."))
     if session.scalar(select(Unit).where(Unit.code == code)) is not None:
-        raise DomainError(f"A unit with code {code!r} already exists.")
+        raise DomainError(N_("A unit with that code already exists."))
     unit = Unit(code=code, name=name.strip())
     session.add(unit)
     session.flush()

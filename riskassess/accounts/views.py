@@ -21,6 +21,9 @@ from riskassess.accounts.forms import (
     LogoutForm,
     ResetCodeForm,
     ResetForm,
+    UnitForm,
+    UnitRenameForm,
+    UnitRetireForm,
     UserExpiryForm,
     UserRoleForm,
     UserStateForm,
@@ -280,3 +283,61 @@ def issue_reset_code(user_id: uuid.UUID) -> str:
         abort(400)
     code = administration.issue_password_reset(db(), user().as_actor(), target)
     return _user_page(target, code=code)
+
+
+@bp.route("/admin/units", methods=["GET", "POST"])
+@require(Permission.USER_MANAGE)
+def units() -> Response | str:
+    form = UnitForm()
+    if form.validate_on_submit():
+        try:
+            services.create_unit(
+                db(), user().as_actor(), form.code.data or "", form.name.data or ""
+            )
+        except DomainError as exc:
+            flash(_(exc.message), "error")
+        else:
+            flash(_("The unit is created."), "success")
+            return redirect(url_for("accounts.units"))
+    rows = administration.unit_overview(db())
+    return render_template(
+        "accounts/units.html",
+        form=form,
+        rows=rows,
+        rename_form=UnitRenameForm(formdata=None),
+        retire_form=UnitRetireForm(),
+    )
+
+
+def _unit(unit_id: uuid.UUID) -> Unit:
+    found = db().get(Unit, unit_id)
+    if found is None:
+        abort(404)
+    return found
+
+
+@bp.post("/admin/units/<uuid:unit_id>/rename")
+@require(Permission.USER_MANAGE)
+def rename_unit(unit_id: uuid.UUID) -> Response:
+    unit, form = _unit(unit_id), UnitRenameForm()
+    if not form.validate_on_submit():
+        flash(_("A unit needs a name."), "error")
+        return redirect(url_for("accounts.units"))
+    administration.rename_unit(db(), user().as_actor(), unit, form.name.data or "")
+    flash(_("The unit is renamed."), "success")
+    return redirect(url_for("accounts.units"))
+
+
+@bp.post("/admin/units/<uuid:unit_id>/retire")
+@require(Permission.USER_MANAGE)
+def retire_unit(unit_id: uuid.UUID) -> Response:
+    unit = _unit(unit_id)
+    if not UnitRetireForm().validate_on_submit():
+        abort(400)
+    try:
+        administration.retire_unit(db(), user().as_actor(), unit)
+    except DomainError as exc:
+        flash(_(exc.message), "error")
+    else:
+        flash(_("The unit is retired."), "success")
+    return redirect(url_for("accounts.units"))

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from riskassess.accounts.models import User
+from riskassess.accounts.models import Unit, User
 from riskassess.core.audit import AuditEntry, entry_fields
 from tests.conftest import PASSWORD, World, csrf
 
@@ -24,8 +24,7 @@ def _client(app: Flask, username: str) -> FlaskClient:
 
 
 def _post(client: FlaskClient, path: str, **fields: str) -> tuple[int, str]:
-    page = path.rsplit("/", 1)[0]
-    response = client.post(path, data={"csrf_token": csrf(client, page), **fields})
+    response = client.post(path, data={"csrf_token": csrf(client, "/instruments"), **fields})
     if response.status_code == 302:
         return 302, client.get(response.headers["Location"]).get_data(as_text=True)
     return response.status_code, response.get_data(as_text=True)
@@ -90,3 +89,35 @@ def test_an_administrator_changes_an_account_in_the_browser(
     assert "En annan administratör måste ändra ditt eget konto." in page
     assert _user(db, "admin").is_enabled
     assert admin.get(f"/admin/users/{uuid.uuid4()}").status_code == 404
+
+
+def test_an_administrator_creates_renames_and_retires_units(
+    app: Flask, world: World, db: Session
+) -> None:
+    north = world.unit("nord")
+    world.user("cw.north", "caseworker", north)
+    world.user("admin", "admin", None)
+    admin = _client(app, "admin")
+    assert "Enheter" in admin.get("/admin/units").get_data(as_text=True)
+
+    status, page = _post(admin, "/admin/units", code="vast", name="Enhet Väst")
+    assert status == 302 and "Enheten är skapad." in page
+    status, page = _post(admin, "/admin/units", code="vast", name="Igen")
+    assert "En enhet med den koden finns redan." in page
+    status, page = _post(admin, "/admin/units", code="Väst Ö", name="Fel kod")
+    assert "Använd små bokstäver, siffror och bindestreck." in page
+
+    db.rollback()
+    vast = db.scalar(select(Unit).where(Unit.code == "vast"))
+    assert vast is not None
+    assert (
+        "Enheten har bytt namn." in _post(admin, f"/admin/units/{vast.id}/rename", name="Väster")[1]
+    )
+    page = _post(admin, f"/admin/units/{north.id}/retire")[1]
+    assert "har fortfarande aktiva användare" in page
+    assert "Enheten är avvecklad." in _post(admin, f"/admin/units/{vast.id}/retire")[1]
+    db.rollback()
+    vast = db.get(Unit, vast.id)
+    assert vast is not None and vast.name == "Väster" and vast.retired_dt is not None
+    actions = set(db.scalars(select(AuditEntry.action).where(AuditEntry.object_id == str(vast.id))))
+    assert actions == {"admin:unit:create", "admin:unit:rename", "admin:unit:retire"}

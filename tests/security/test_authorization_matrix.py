@@ -77,6 +77,11 @@ MATRIX: dict[str, Route] = {
         "POST", "/language", {role: 302 for role in ROLES}, (("lang", "en"),)
     ),
     "accounts.list_users": Route("GET", "/admin/users", _only({"admin": 200})),
+    "accounts.units": Route("GET", "/admin/units", _only({"admin": 200})),
+    "accounts.rename_unit": Route(
+        "POST", "/admin/units/{unit}/rename", _only({"admin": 302}), (("name", "Enhet Nord"),)
+    ),
+    "accounts.retire_unit": Route("POST", "/admin/units/{unit}/retire", _only({"admin": 302})),
     "accounts.show_user": Route("GET", "/admin/users/{user}", _only({"admin": 200})),
     "accounts.set_user_role": Route(
         "POST", "/admin/users/{user}/role", _only({"admin": 302}), (("role", "trainer"),)
@@ -258,6 +263,7 @@ def _arrange(world: World) -> dict[str, str]:
         "sample": str(sample.id),
         "item": str(sample.items[0].id),
         "user": str(trainer.id),  # the account the administrator's pages act on
+        "unit": str(north.id),  # it has members and cases: retiring it is refused
     }
 
 
