@@ -107,10 +107,7 @@ def users_end_sessions(username: str) -> None:
             factory = make_session_factory(engine)
             store = make_session_store(settings, factory)
             with transaction(factory) as session:
-                found = session.scalar(select(User).where(User.username == username.lower()))
-                if found is None:
-                    raise DomainError(f"No user {username!r}.")
-                ended = end_sessions(session, store, CLI_ACTOR, found)
+                ended = end_sessions(session, store, CLI_ACTOR, _find_user(session, username))
         finally:
             engine.dispose()
     click.echo(f"Ended {ended} session(s) of {username}.")
@@ -139,9 +136,7 @@ def users_unlock(username: str) -> None:
             unlock_account(username)
 
         def record(session: Session) -> None:
-            found = session.scalar(select(User).where(User.username == username.lower()))
-            if found is None:
-                raise DomainError(f"No user {username!r}.")
+            found = _find_user(session, username)
             audit.append(
                 session, CLI_ACTOR, "account:user:unlock", object_type="user", object_id=found.id
             )
