@@ -194,31 +194,15 @@ def append(
     outlives a rollback of the request, and the request's end writes it in a transaction of its
     own (`take_kept`, `write_kept`)."""
     _check_columns(action, object_type, None if object_id is None else str(object_id), outcome)
+    pending = _Pending(
+        utcnow(), actor, action, object_type, object_id, outcome, details, keep_on_rollback
+    )
     if session.info.get(_DEFERRED):
         if not session.in_transaction():
             session.begin()  # so that a rollback, even before any SQL, drops the entry too
-        pending = _Pending(
-            utcnow(), actor, action, object_type, object_id, outcome, details, keep_on_rollback
-        )
         session.info.setdefault(_PENDING, []).append(pending)
         return None
-    _lock_head(session)
-    seq, prev_hash = _head(session)
-    entry = make_entry(
-        seq + 1,
-        prev_hash,
-        utcnow(),
-        actor,
-        action,
-        object_type=object_type,
-        object_id=object_id,
-        outcome=outcome,
-        details=details,
-    )
-    session.add(entry)
-    session.flush()  # the entry's row first: the index rows refer to it
-    _index_cases(session, entry, details)
-    return entry
+    return _write_entries(session, [pending])[0]
 
 
 def defer_appends(session: Session) -> None:
@@ -241,9 +225,10 @@ def _committed(session: Session) -> None:
         session.info.pop(_PENDING, None)
 
 
-def _write_entries(session: Session, pending: Sequence[_Pending]) -> None:
+def _write_entries(session: Session, pending: Sequence[_Pending]) -> list[AuditEntry]:
+    """Write the entries after the chain's head, in order, under the append lock."""
     if not pending:
-        return
+        return []
     _lock_head(session)
     seq, prev_hash = _head(session)
     written: list[tuple[AuditEntry, Mapping[str, Any] | None]] = []
@@ -267,6 +252,7 @@ def _write_entries(session: Session, pending: Sequence[_Pending]) -> None:
     for entry, details in written:
         _index_cases(session, entry, details)
     session.info[_WRITTEN] = (written[0][0].seq, written[-1][0].seq, written[-1][0].hash)
+    return [entry for entry, _details in written]
 
 
 def _forget_pending(session: Session, previous_transaction: Any) -> None:
