@@ -125,13 +125,14 @@ def _init_login(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from riskassess.accounts.mfa_views import bp as mfa
     from riskassess.accounts.views import bp as accounts
     from riskassess.assessments.views import bp as assessments
     from riskassess.audit_log.views import bp as audit_log
     from riskassess.cases.views import bp as cases
     from riskassess.instruments.views import bp as instruments
 
-    for blueprint in (accounts, cases, assessments, instruments):
+    for blueprint in (accounts, mfa, cases, assessments, instruments):
         app.register_blueprint(blueprint)
     app.register_blueprint(audit_log)
 

@@ -51,6 +51,9 @@ class Settings:
     # itself each time the log passes a multiple of this many entries (0: only by command).
     audit_checkpoints_path: Path = DEFAULT_INSTANCE / "audit-checkpoints.jsonl"
     audit_checkpoint_every: int = 1000
+    # A second factor (TOTP) at every login: always in production, a choice per user in the
+    # demo. Only a test harness turns it off in production mode.
+    mfa_required: bool = True
 
     @property
     def is_demo(self) -> bool:
@@ -103,6 +106,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, mode: str | None 
         instruments_dirs=tuple(dirs),
         debug=_flag(env.get("RISKASSESS_DEBUG")),
         secure_cookies=chosen_mode == "production",
+        mfa_required=chosen_mode == "production",
         retention_years=_whole_number(
             env, "RISKASSESS_RETENTION_YEARS", Settings.retention_years, 1, 100
         ),

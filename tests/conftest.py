@@ -122,7 +122,9 @@ def make_settings(database_url: str, keyring_path: Path, **overrides: Any) -> Se
         password_time_cost=1,
         password_memory_kib=64,
         secure_cookies=False,
-        **overrides,
+        # The login fixture logs in with a password; tests/integration/test_mfa.py turns the
+        # second factor on and goes through it.
+        **({"mfa_required": False} | overrides),
     )
 
 

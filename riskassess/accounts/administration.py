@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from riskassess.accounts.models import Unit, User
 from riskassess.accounts.passwords import Passwords, new_password_problem
+from riskassess.accounts.services import create_user
 from riskassess.cases.models import Case, CaseStatus
 from riskassess.core import audit
 from riskassess.core.db import utcnow
@@ -164,6 +165,32 @@ def issue_password_reset(session: Session, actor: audit.Actor, user: User) -> tu
         details={"expires": user.reset_expires_dt.isoformat(timespec="minutes")},
     )
     return code, user.reset_expires_dt
+
+
+def create_account(
+    session: Session,
+    passwords: Passwords,
+    actor: audit.Actor,
+    *,
+    username: str,
+    display_name: str,
+    role: str,
+    unit: Unit | None,
+) -> tuple[User, str, datetime]:
+    """A new account that nobody knows the password of yet: the user chooses it with the
+    one-time code returned here, so the administrator never learns it."""
+    user = create_user(
+        session,
+        passwords,
+        actor,
+        username=username,
+        display_name=display_name,
+        password=secrets.token_urlsafe(32),  # never shown: replaced through the code
+        role=role,
+        unit=unit,
+    )
+    code, expires = issue_password_reset(session, actor, user)
+    return user, code, expires
 
 
 class ResetRefused(DomainError):

@@ -6,6 +6,7 @@ import getpass
 import sys
 from collections.abc import Callable
 from datetime import date, datetime
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 from sqlalchemy import select
@@ -23,12 +24,18 @@ from riskassess.accounts.models import Unit, User
 from riskassess.cli_support import (
     CLI_ACTOR,
     operator_errors,
+    read_only,
     settings_for,
     with_session,
 )
 from riskassess.core.db import make_engine, make_session_factory, transaction
 from riskassess.core.permissions import Role
 from riskassess.errors import DomainError
+
+if TYPE_CHECKING:
+    from riskassess.accounts.sessions import SessionStore
+
+T = TypeVar("T")
 
 
 @click.group()
@@ -93,11 +100,8 @@ def users_create(username: str, display_name: str, role: str, unit_code: str | N
     click.echo(f"User {username} created.")
 
 
-@users.command("end-sessions")
-@click.argument("username")
-def users_end_sessions(username: str) -> None:
-    """End every login session of a user on every device (a lost laptop, a leaving employee)."""
-    from riskassess.accounts.services import end_sessions
+def _with_session_store(work: Callable[[Session, SessionStore], T]) -> T:
+    """One transaction with the configured login-session store (database or Redis)."""
     from riskassess.accounts.sessions import make_session_store
 
     with operator_errors():
@@ -107,10 +111,43 @@ def users_end_sessions(username: str) -> None:
             factory = make_session_factory(engine)
             store = make_session_store(settings, factory)
             with transaction(factory) as session:
-                ended = end_sessions(session, store, CLI_ACTOR, _find_user(session, username))
+                return work(session, store)
         finally:
             engine.dispose()
+
+
+@users.command("end-sessions")
+@click.argument("username")
+def users_end_sessions(username: str) -> None:
+    """End every login session of a user on every device (a lost laptop, a leaving employee)."""
+    from riskassess.accounts.services import end_sessions
+
+    ended = _with_session_store(
+        lambda session, store: end_sessions(
+            session, store, CLI_ACTOR, _find_user(session, username)
+        )
+    )
     click.echo(f"Ended {ended} session(s) of {username}.")
+
+
+@users.command("reset-mfa")
+@click.argument("username")
+def users_reset_mfa(username: str) -> None:
+    """Reset a user's two-step login (a lost phone): the app's key and the recovery codes are
+    removed and the user's sessions end; the user sets up the app at the next login."""
+    from riskassess.accounts import mfa
+    from riskassess.accounts.services import end_sessions
+
+    def work(session: Session, store: SessionStore) -> int:
+        found = _find_user(session, username)
+        mfa.reset(session, CLI_ACTOR, found)
+        return end_sessions(session, store, CLI_ACTOR, found)
+
+    ended = _with_session_store(work)
+    click.echo(
+        f"Two-step login of {username} is reset and {ended} session(s) ended; "
+        "the user sets it up again at the next login."
+    )
 
 
 @users.command("unlock")
@@ -130,10 +167,11 @@ def users_unlock(username: str) -> None:
                 "memory: they clear 15 minutes after the last attempt, or when the server "
                 "restarts. Nothing was changed."
             )
+        user_id = read_only(settings, lambda session: _find_user(session, username).id)
         counts = Flask(__name__)  # only the limiter's storage: no database, no keys
         init_throttle(counts, settings)
         with counts.app_context():
-            unlock_account(username)
+            unlock_account(username, user_id)
 
         def record(session: Session) -> None:
             found = _find_user(session, username)
@@ -168,7 +206,7 @@ def _admin(work: Callable[[Session], None], done: str) -> None:
 
 @users.command("list")
 def users_list() -> None:
-    """Every account: username, role, unit, state, expiry, last login."""
+    """Every account: username, role, unit, state, two-step login, expiry, last login."""
 
     def rows(session: Session) -> list[str]:
         lines = []
@@ -184,7 +222,7 @@ def users_list() -> None:
             unit = user.unit.code if user.unit else "-"
             lines.append(
                 f"{user.username:<24} {user.role:<11} {unit:<12} {state:<9} "
-                f"expires {user.expires_on or '-'}  {last}"
+                f"mfa {'on ' if user.has_mfa else 'off'}  expires {user.expires_on or '-'}  {last}"
             )
         return lines
 

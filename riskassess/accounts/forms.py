@@ -51,6 +51,15 @@ class ResetForm(BaseForm):
     )
 
 
+class CodeForm(BaseForm):
+    """A code from the authenticator app, or at login a recovery code."""
+
+    code = StringField(
+        _l("Code"),
+        validators=[DataRequired(message=_l("Type the code.")), Length(max=20)],
+    )
+
+
 class UserRoleForm(BaseForm):
     role = SelectField(_l("Role"), validators=[DataRequired()])
     unit = SelectField(
@@ -63,6 +72,22 @@ class UserRoleForm(BaseForm):
         super().__init__(**kwargs)
         self.role.choices = roles
         self.unit.choices = [SelectChoice("", _l("No unit")), *units]
+
+
+class UserCreateForm(UserRoleForm):
+    username = StringField(
+        _l("Username"),
+        description=_l("Lower-case letters, digits, dots and dashes, for example anna.berg."),
+        validators=[
+            DataRequired(),
+            Length(min=2, max=80),
+            Regexp(
+                r"^[a-z0-9][a-z0-9._-]*$",
+                message=_l("Use lower-case letters, digits, dots, dashes and underscores."),
+            ),
+        ],
+    )
+    display_name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
 
 
 class UserStateForm(BaseForm):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, String, Text
+from sqlalchemy import BigInteger, Date, ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from riskassess.core.audit import Actor
@@ -39,6 +39,14 @@ class User(Base):
     # A one-time password reset code issued by an administrator: only its SHA-256 is kept.
     reset_code_hash: Mapped[str | None] = mapped_column(String(64))
     reset_expires_dt: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The second factor (TOTP). The secret is sealed under the account's own data key, so the
+    # database alone cannot produce codes; key rotation re-wraps that key like a case's.
+    # A secret without `mfa_enrolled_dt` is an enrolment not yet confirmed with a code.
+    mfa_key_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("data_key.id"))
+    mfa_secret: Mapped[bytes | None] = mapped_column(LargeBinary)
+    mfa_enrolled_dt: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The last time step accepted: a code, once used, is refused (RFC 6238, section 5.2).
+    mfa_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
     unit: Mapped[Unit | None] = relationship(lazy="joined")
 
@@ -61,6 +69,10 @@ class User(Base):
     def get_id(self) -> str:
         return str(self.id)
 
+    @property
+    def has_mfa(self) -> bool:
+        return self.mfa_enrolled_dt is not None
+
     def as_actor(self) -> Actor:
         return Actor(user_id=self.id, username=self.username, role=self.role, unit_id=self.unit_id)
 
@@ -77,3 +89,15 @@ class LoginSession(Base):
     data: Mapped[str] = mapped_column(Text)
     created_dt: Mapped[datetime] = mapped_column(UTCDateTime())
     last_seen_dt: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class RecoveryCode(Base):
+    """A one-time code for logging in without the authenticator (a lost phone). Only its
+    SHA-256 is kept: the codes have 50 random bits and guessing is throttled."""
+
+    __tablename__ = "mfa_recovery_code"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_dt: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from sqlalchemy import select
@@ -15,6 +16,7 @@ from riskassess.core.db import utcnow
 from riskassess.core.permissions import Role
 from riskassess.errors import N_, DomainError
 
+USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,79}")
 ANONYMOUS = audit.Actor(user_id=None, username="anonymous", role="anonymous", unit_id=None)
 
 
@@ -30,7 +32,8 @@ def load_user(session: Session, user_id: str) -> User | None:
 def authenticate(
     session: Session, passwords: Passwords, username: str, password: str
 ) -> User | None:
-    """Check a login; success and failure are both audited. Returns the user or None."""
+    """Check a username and password; a failure is audited here, a success by `record_login`
+    once the second factor (if any) has passed. Returns the user or None."""
     found = session.scalar(select(User).where(User.username == username.strip().lower()))
     if found is None or not found.is_active:
         passwords.verify(None, password)  # same cost as a real check
@@ -46,11 +49,33 @@ def authenticate(
             outcome=audit.Outcome.FAILURE,
         )
         return None
-    found.last_login_dt = utcnow()
-    audit.append(
-        session, found.as_actor(), "account:session:login", object_type="user", object_id=found.id
-    )
     return found
+
+
+def record_login(session: Session, user: User, second_factor: str) -> None:
+    """The login is complete: the password and, where enrolled, the second factor passed.
+    `second_factor` is "totp", "recovery" or "none"."""
+    user.last_login_dt = utcnow()
+    audit.append(
+        session,
+        user.as_actor(),
+        "account:session:login",
+        object_type="user",
+        object_id=user.id,
+        details={"mfa": second_factor},
+    )
+
+
+def record_second_factor_failure(session: Session, user: User) -> None:
+    audit.append(
+        session,
+        ANONYMOUS,
+        "account:session:login",
+        object_type="user",
+        object_id=user.id,
+        outcome=audit.Outcome.FAILURE,
+        details={"step": "mfa"},
+    )
 
 
 def record_logout(session: Session, user: User) -> None:
@@ -85,19 +110,22 @@ def create_user(
 ) -> User:
     username = username.strip().lower()
     if role not in {r.value for r in Role}:
-        raise DomainError(
-            f"Unknown role {role!r}; choose one of {', '.join(r.value for r in Role)}."
-        )
+        raise DomainError(N_("Choose one of the roles."))
     if role in (Role.CASEWORKER, Role.SUPERVISOR) and unit is None:
-        raise DomainError("Caseworkers and supervisors must belong to a unit.")
+        raise DomainError(N_("Caseworkers and supervisors must belong to a unit."))
     if unit is not None and unit.retired_dt is not None:
-        raise DomainError(f"Unit {unit.code!r} is retired.")
-    if not username or not display_name.strip():
-        raise DomainError("A user needs a username and a display name.")
+        raise DomainError(N_("The unit is retired."))
+    if not USERNAME.fullmatch(username) or not display_name.strip():
+        raise DomainError(
+            N_(
+                "A user needs a display name and a username of 2-80 lower-case letters, digits, "
+                "dots, dashes or underscores."
+            )
+        )
     if len(password) < 12:
-        raise DomainError("A password needs at least 12 characters.")
+        raise DomainError(N_("A password needs at least 12 characters."))
     if session.scalar(select(User).where(User.username == username)) is not None:
-        raise DomainError(f"A user named {username!r} already exists.")
+        raise DomainError(N_("A user with that username already exists."))
     user = User(
         username=username,
         display_name=display_name.strip(),

@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from flask import Flask, g, request
+from flask import Flask, g, request, session
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
@@ -34,7 +34,15 @@ THROTTLED_ACTIONS = {
     LOGIN_ENDPOINT: "account:session:login",
     "accounts.reset_password": "account:password:reset",  # an audit tag  # nosec B105
     "assessments.review": "case:assessment:sign",
+    "mfa.login_code": "account:session:login",
+    "mfa.login_setup": "account:mfa:enrol",
+    "mfa.account_setup": "account:mfa:enrol",
+    "mfa.renew_codes": "account:mfa:recovery",
+    "mfa.turn_off": "account:mfa:remove",
 }
+
+# The views where a second-factor code is tried, each with its own count.
+CODE_ENDPOINTS = ("mfa.login_code", "mfa.login_setup", "mfa.account_setup", "mfa.renew_codes")
 
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=False)
 
@@ -66,13 +74,31 @@ def mark_failed() -> None:
     g.password_failed = True
 
 
-def throttle_login(view: F) -> F:
-    """Per account and per address, POSTs only, failures only."""
-    for limit, key in ((ACCOUNT_LIMIT, login_account_key), (ADDRESS_LIMIT, get_remote_address)):
+def _per_account_and_address(view: F, account_key: Callable[[], str]) -> F:
+    """POSTs only, failures only."""
+    for limit, key in ((ACCOUNT_LIMIT, account_key), (ADDRESS_LIMIT, get_remote_address)):
         view = cast(
             F, limiter.limit(limit, key_func=key, methods=["POST"], deduct_when=failed)(view)
         )
     return view
+
+
+def throttle_login(view: F) -> F:
+    """Wrong passwords, per account and per address."""
+    return _per_account_and_address(view, login_account_key)
+
+
+def code_key() -> str:
+    """The account whose second factor is being tried: the one half-way through its login,
+    or the logged-in user."""
+    pending = session.get("mfa_pending")
+    owner = pending.get("user") if isinstance(pending, dict) else current_user.get_id()
+    return f"code-{owner}"
+
+
+def throttle_codes(view: F) -> F:
+    """Wrong second-factor codes, per account and per address, like wrong passwords."""
+    return _per_account_and_address(view, code_key)
 
 
 def throttle_signing(view: F) -> F:
@@ -81,9 +107,12 @@ def throttle_signing(view: F) -> F:
     return cast(F, limit(view))
 
 
-def unlock_account(username: str) -> None:
-    """Forget an account's failed logins (an administrator's unlock)."""
+def unlock_account(username: str, user_id: object) -> None:
+    """Forget an account's failed logins and wrong codes (an administrator's unlock)."""
     prefix = [limiter._key_prefix] if limiter._key_prefix else []
     # Flask-Limiter keys a route's limit as (prefix, key, endpoint); clearing that bucket is
     # what its own reset does for all buckets at once.
-    limiter.limiter.clear(parse(ACCOUNT_LIMIT), *prefix, account_key_for(username), LOGIN_ENDPOINT)
+    buckets = [(account_key_for(username), LOGIN_ENDPOINT)]
+    buckets += [(f"code-{user_id}", endpoint) for endpoint in CODE_ENDPOINTS]
+    for key, endpoint in buckets:
+        limiter.limiter.clear(parse(ACCOUNT_LIMIT), *prefix, key, endpoint)

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, logout_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
@@ -24,10 +24,12 @@ from riskassess.accounts.forms import (
     UnitForm,
     UnitRenameForm,
     UnitRetireForm,
+    UserCreateForm,
     UserExpiryForm,
     UserRoleForm,
     UserStateForm,
 )
+from riskassess.accounts.mfa_views import begin_second_step, finish_login, needs_second_step
 from riskassess.accounts.models import Unit, User
 from riskassess.accounts.sessions import rotate_session
 from riskassess.accounts.throttle import mark_failed, throttle_login
@@ -68,9 +70,9 @@ def login() -> Response | str:
             db(), state().passwords, form.username.data or "", form.password.data or ""
         )
         if found is not None:
-            session.clear()
-            rotate_session()  # a new session id at every login
-            login_user(found)
+            if needs_second_step(found):
+                return begin_second_step(found)
+            finish_login(found, "none")
             return redirect(url_for("accounts.index"))
         mark_failed()
         error = _("Wrong username or password.")
@@ -183,10 +185,17 @@ def _units() -> list[Unit]:
     return list(db().scalars(select(Unit).where(Unit.retired_dt.is_(None)).order_by(Unit.code)))
 
 
-def _role_form(target: User) -> UserRoleForm:
+def _role_choices() -> tuple[list[SelectChoice], list[SelectChoice]]:
     roles = [SelectChoice(r.value, ROLE_LABELS[r.value]) for r in Role]
-    units = [SelectChoice(str(u.id), f"{u.name} ({u.code})") for u in _units()]
-    form = UserRoleForm(roles, units)
+    return roles, [SelectChoice(str(u.id), f"{u.name} ({u.code})") for u in _units()]
+
+
+def _chosen_unit(form: UserRoleForm) -> Unit | None:
+    return db().get(Unit, uuid.UUID(form.unit.data)) if form.unit.data else None
+
+
+def _role_form(target: User) -> UserRoleForm:
+    form = UserRoleForm(*_role_choices())
     if not form.role.raw_data:  # not this form's own post: show the account as it is
         form.role.data, form.unit.data = target.role, str(target.unit_id or "")
     return form
@@ -202,8 +211,36 @@ def _user_page(target: User, code: tuple[str, datetime] | None = None, **forms: 
         expiry_form=expiry,
         reset_form=ResetCodeForm(),
         code=code,
+        created=forms.pop("created", False),
         is_self=target.id == user().id,
     )
+
+
+@bp.route("/admin/users/new", methods=["GET", "POST"])
+@require(Permission.USER_MANAGE)
+def create_user() -> str | tuple[str, int]:
+    """The new user chooses the password with a one-time code shown here once."""
+    form = UserCreateForm(*_role_choices())
+    error = None
+    if form.validate_on_submit():
+        try:
+            created, code, expires = administration.create_account(
+                db(),
+                state().passwords,
+                user().as_actor(),
+                username=form.username.data or "",
+                display_name=form.display_name.data or "",
+                role=form.role.data or "",
+                unit=_chosen_unit(form),
+            )
+        except DomainError as exc:
+            error = _(exc.message)
+        else:
+            return _user_page(created, code=(code, expires), created=True)
+    elif form.is_submitted():
+        error = _("Nothing was changed. Correct the marked fields.")
+    status = 400 if error else 200
+    return render_template("accounts/user_new.html", form=form, error=error), status
 
 
 @bp.get("/admin/users/<uuid:user_id>")
@@ -235,7 +272,7 @@ def set_user_role(user_id: uuid.UUID) -> Response | tuple[str, int]:
     form = _role_form(target)
     if not form.validate_on_submit():
         return _user_page(target, role_form=form), 400
-    unit = db().get(Unit, uuid.UUID(form.unit.data)) if form.unit.data else None
+    unit = _chosen_unit(form)
 
     def work() -> None:
         _not_yourself(target)

@@ -32,6 +32,8 @@ class Permission(StrEnum):
     CASE_ACCESS_LOG_READ = "audit:case_log:read"
     # Every user may end their own sessions on every device ("log out everywhere").
     SESSIONS_END = "account:session:revoke"
+    # Every user sets up their own second factor and renews their recovery codes.
+    MFA_OWN = "account:mfa:update"
 
 
 class Role(StrEnum):
@@ -92,7 +94,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 }
 
 
-EVERY_ROLE = frozenset({Permission.SESSIONS_END})
+EVERY_ROLE = frozenset({Permission.SESSIONS_END, Permission.MFA_OWN})
 
 
 def role_has(role: str, permission: Permission) -> bool:

@@ -121,3 +121,63 @@ def test_an_administrator_creates_renames_and_retires_units(
     assert vast is not None and vast.name == "Väster" and vast.retired_dt is not None
     actions = set(db.scalars(select(AuditEntry.action).where(AuditEntry.object_id == str(vast.id))))
     assert actions == {"admin:unit:create", "admin:unit:rename", "admin:unit:retire"}
+
+
+def test_an_administrator_creates_a_user_who_then_chooses_a_password(
+    app: Flask, world: World, db: Session
+) -> None:
+    north = world.unit("nord")
+    world.user("admin", "admin", None)
+    admin = _client(app, "admin")
+    assert "/admin/users/new" in admin.get("/admin/users").get_data(as_text=True)
+    fields = {
+        "display_name": "Test Nyanställd",
+        "username": "ny.handlaggare",
+        "role": "caseworker",
+        "unit": str(north.id),
+    }
+
+    # Refused, and nothing created: a bad username, a caseworker without a unit, a taken name.
+    for wrong, message in (
+        ({"username": "Ny Handläggare"}, "Använd gemena bokstäver"),
+        ({"unit": ""}, "måste höra till en enhet"),
+        ({"username": "admin"}, "finns redan"),
+    ):
+        status, page = _post(admin, "/admin/users/new", **(fields | wrong))
+        assert status == 400 and message in page, wrong
+    db.rollback()
+    assert db.scalar(select(User).where(User.username == "ny.handlaggare")) is None
+
+    status, page = _post(admin, "/admin/users/new", **fields)
+    assert status == 200 and "Användaren är skapad" in page
+    code = re.search(r'<p class="code"><strong>([A-Z2-9-]+)</strong>', page)
+    assert code is not None
+    created = _user(db, "ny.handlaggare")
+    assert (created.role, created.unit_id, created.display_name) == (
+        "caseworker",
+        north.id,
+        "Test Nyanställd",
+    )
+    db.rollback()
+    actions = list(
+        db.scalars(select(AuditEntry.action).where(AuditEntry.object_id == str(created.id)))
+    )
+    assert actions == ["admin:user:create", "admin:user:reset"]
+
+    # Nobody knows a password until the user chooses one with the code.
+    newcomer = app.test_client()
+    form = {
+        "username": "ny.handlaggare",
+        "code": code.group(1),
+        "password": "tyst-lingon-vandrar-norrut",
+        "repeat": "tyst-lingon-vandrar-norrut",
+        "csrf_token": csrf(newcomer, "/password/reset"),
+    }
+    assert newcomer.post("/password/reset", data=form).status_code == 302
+    login = {
+        "username": "ny.handlaggare",
+        "password": "tyst-lingon-vandrar-norrut",
+        "csrf_token": csrf(newcomer, "/login"),
+    }
+    assert newcomer.post("/login", data=login).status_code == 302
+    assert newcomer.get("/cases").status_code == 200

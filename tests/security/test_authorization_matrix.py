@@ -83,6 +83,7 @@ MATRIX: dict[str, Route] = {
     ),
     "accounts.retire_unit": Route("POST", "/admin/units/{unit}/retire", _only({"admin": 302})),
     "accounts.show_user": Route("GET", "/admin/users/{user}", _only({"admin": 200})),
+    "accounts.create_user": Route("GET", "/admin/users/new", _only({"admin": 200})),
     "accounts.set_user_role": Route(
         "POST", "/admin/users/{user}/role", _only({"admin": 302}), (("role", "trainer"),)
     ),
@@ -93,6 +94,16 @@ MATRIX: dict[str, Route] = {
         "POST", "/admin/users/{user}/expiry", _only({"admin": 302}), (("last_day", ""),)
     ),
     "accounts.issue_reset_code": Route("POST", "/admin/users/{user}/reset", _only({"admin": 200})),
+    # Without a right password first, the code steps send everyone back to the login page.
+    "mfa.login_code": Route("GET", "/login/code", {role: 302 for role in ROLES}),
+    "mfa.login_setup": Route("GET", "/login/setup", {role: 302 for role in ROLES}),
+    "mfa.account": Route("GET", "/account/mfa", _only(EVERY_USER)),
+    "mfa.account_setup": Route("GET", "/account/mfa/setup", _only(EVERY_USER)),
+    "mfa.renew_codes": Route(
+        "POST", "/account/mfa/recovery", _only({role: 302 for role in ROLES[1:]})
+    ),
+    "mfa.turn_off": Route("POST", "/account/mfa/off", _only({role: 302 for role in ROLES[1:]})),
+    "mfa.reset_user": Route("POST", "/admin/users/{user}/mfa", _only({"admin": 302})),
     "cases.list_cases": Route(
         "GET", "/cases", _only({"caseworker": 200, "caseworker_other_unit": 200, "supervisor": 200})
     ),

@@ -19,6 +19,7 @@ SEALED = {
     "case_access.note",
     "retention_hold.note",
     "audit_sample_item.comment",
+    "user_account.mfa_secret",  # under the account's own data key
 }
 # Wrapped by a key-encryption key from the keyring.
 KEY_MATERIAL = {"data_key.wrapped_key"}
@@ -71,6 +72,7 @@ PLAINTEXT = {
     "login_session.key_hash",  # SHA-256 of the session id in the cookie
     "login_session.data",  # staff user id, CSRF token, language, pending messages
     "user_account.reset_code_hash",  # SHA-256 of a one-time reset code (60 bits, 24 hours)
+    "mfa_recovery_code.code_hash",  # SHA-256 of a one-time recovery code (50 bits)
 }
 
 
