@@ -1,6 +1,6 @@
 """Imports every model so that the metadata is complete (for Alembic and for tests)."""
 
-from riskassess.accounts.models import Unit, User
+from riskassess.accounts.models import RaterTraining, Unit, User
 from riskassess.assessments.models import Assessment, ReviewDecision
 from riskassess.audit_log.models import AuditSample, AuditSampleItem
 from riskassess.cases.models import Case, CaseAccess, RetentionHold
@@ -23,6 +23,7 @@ __all__ = [
     "DataKey",
     "InstallationSetting",
     "InstrumentVersion",
+    "RaterTraining",
     "RetentionHold",
     "ReviewDecision",
     "Unit",
