@@ -14,7 +14,15 @@ from wtforms import (
     SelectField,
     StringField,
 )
-from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    EqualTo,
+    InputRequired,
+    Length,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
 from riskassess.accounts.raters import COURSE_MAX, training_date_problem
 from riskassess.forms import BaseForm, OptionalChoice
@@ -123,7 +131,7 @@ class TrainingForm(BaseForm):
     trained_on = DateField(
         _l("Date of the training"),
         description=_l("The day the course ended."),
-        validators=[DataRequired(message=_l("Give the date of the training."))],
+        validators=[InputRequired(message=_l("Give the date of the training."))],
     )
     course = StringField(
         _l("Course"),
