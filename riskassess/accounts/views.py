@@ -415,7 +415,14 @@ def _back_to(target: User, page: str | None) -> Response:
 
 
 def _training_refused(target: User, form: TrainingForm) -> tuple[str, int]:
-    """The page again with the form as it was posted and what is wrong with it."""
+    """The page again with the form as it was posted and what is wrong with it, said at the
+    top of the page too (the form may be far down)."""
+    flash(
+        form.form_errors[0]
+        if form.form_errors
+        else _("Nothing was saved. Correct the marked fields."),
+        "error",
+    )
     if form.back.data != "staff" and role_has(user().role, Permission.USER_MANAGE):
         return _user_page(target, training_form=form), 400
     return _staff_page(failed=(target.id, form)), 400
