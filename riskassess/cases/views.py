@@ -88,21 +88,23 @@ def new_case() -> Response | str:
     return render_template("cases/new.html", form=form)
 
 
+def _untrained(registered: Collection[str]) -> list[str]:
+    """The titles of the instruments the user is not registered as trained in (each once,
+    whatever its versions)."""
+    titles = {i.id: i.title.get(locale()) for i in state().instruments.all()}
+    return sorted(title for key, title in titles.items() if key not in registered)
+
+
 def _render_case(case: Case, view: services.CaseView) -> str:
     may_edit = assessment_policy.can_start_assessment(user(), case)
     registered = raters.registered_instruments(db(), user().id) if may_edit else frozenset()
-    untrained = sorted(
-        {
-            i.id: i.title.get(locale()) for i in state().instruments.all() if i.id not in registered
-        }.values()
-    )
     return render_template(
         "cases/show.html",
         view=view,
         assessments=case_assessments(db(), case),
         start_form=start_assessment_form(case, registered) if may_edit else None,
         registered=registered,
-        untrained=untrained,
+        untrained=_untrained(registered) if may_edit else [],
         bases=reassessment_bases(db(), vault(), user(), case, state().instruments.all())
         if may_edit
         else [],
