@@ -1,6 +1,6 @@
 """Imports every model so that the metadata is complete (for Alembic and for tests)."""
 
-from riskassess.accounts.models import LoginSession, RecoveryCode, Unit, User
+from riskassess.accounts.models import LoginSession, RaterTraining, RecoveryCode, Unit, User
 from riskassess.assessments.models import Assessment, ReviewDecision
 from riskassess.audit_log.models import AuditSample, AuditSampleItem
 from riskassess.cases.models import Case, CaseAccess, RetentionHold
@@ -24,6 +24,7 @@ __all__ = [
     "InstallationSetting",
     "InstrumentVersion",
     "LoginSession",
+    "RaterTraining",
     "RecoveryCode",
     "RetentionHold",
     "ReviewDecision",

@@ -20,7 +20,8 @@ from riskassess.accounts.administration import (
     set_expiry,
     set_role,
 )
-from riskassess.accounts.models import Unit, User
+from riskassess.accounts.models import RaterTraining, Unit, User
+from riskassess.accounts.raters import record_training, remove_training, trainings_of
 from riskassess.cli_support import (
     CLI_ACTOR,
     operator_errors,
@@ -197,7 +198,7 @@ def _find_unit(session: Session, code: str) -> Unit:
     return found
 
 
-def _admin(work: Callable[[Session], None], done: str) -> None:
+def _admin(work: Callable[[Session], object], done: str) -> None:
     """One audited change in its own transaction, then one line saying what was done."""
     with operator_errors():
         with_session(settings_for(), work)
@@ -312,3 +313,95 @@ def users_reset_password(username: str) -> None:
     code, expires = issued[0]
     click.echo(f"  {code}")
     click.echo(f"It works once, until {expires:%Y-%m-%d %H:%M} UTC, at /password/reset.")
+
+
+def _known_instruments() -> list[str]:
+    from riskassess.instruments.loader import load_directories
+
+    return sorted({i.id for i in load_directories(settings_for().instruments_dirs).all()})
+
+
+def _find_training(session: Session, user: User, instrument: str, day: date) -> RaterTraining:
+    found = session.scalar(
+        select(RaterTraining).where(
+            RaterTraining.user_id == user.id,
+            RaterTraining.instrument_id == instrument,
+            RaterTraining.trained_on == day,
+        )
+    )
+    if found is None:
+        raise DomainError(f"{user.username} has no training in {instrument} on {day}.")
+    return found
+
+
+@users.command("training-add")
+@click.argument("username")
+@click.option("--instrument", required=True, help="Instrument id, e.g. savry-style")
+@click.option(
+    "--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), required=True, help="YYYY-MM-DD"
+)
+@click.option("--course", required=True, help="The course's name (at most 200 characters)")
+def users_training_add(username: str, instrument: str, day: datetime, course: str) -> None:
+    """Register that a user is trained in an instrument (all its versions)."""
+    with operator_errors():
+        known = _known_instruments()
+    if instrument not in known:
+        raise click.ClickException(
+            f"No instrument {instrument!r} is installed; choose one of: {', '.join(known)}. "
+            "Nothing was changed."
+        )
+    _admin(
+        lambda s: record_training(
+            s, CLI_ACTOR, _find_user(s, username), instrument, day.date(), course, known
+        ),
+        f"{username} is registered as trained in {instrument} ({day:%Y-%m-%d}).",
+    )
+
+
+@users.command("training-list")
+@click.argument("username", required=False)
+@click.option("--unit", "unit_code", default=None, help="Only the staff of this unit")
+def users_training_list(username: str | None, unit_code: str | None) -> None:
+    """The register of trained raters: every user's trainings, or one user's or unit's."""
+
+    def rows(session: Session) -> list[str]:
+        query = select(User).order_by(User.username)
+        if username:
+            query = query.where(User.id == _find_user(session, username).id)
+        if unit_code:
+            query = query.where(User.unit_id == _find_unit(session, unit_code).id)
+        people = list(session.scalars(query))
+        found = trainings_of(session, [u.id for u in people])
+        lines = []
+        for person in people:
+            for row in found[person.id]:
+                t = row.training
+                by = row.recorded_by or "command line"
+                lines.append(
+                    f"{person.username:<24} {t.instrument_id:<16} {t.trained_on}  "
+                    f"{t.course}  (recorded by {by}, {t.recorded_dt:%Y-%m-%d})"
+                )
+        return lines
+
+    with operator_errors():
+        lines = read_only(settings_for(), rows)
+    for line in lines:
+        click.echo(line)
+    if not lines:
+        click.echo("No training registered.")
+
+
+@users.command("training-remove")
+@click.argument("username")
+@click.option("--instrument", required=True, help="Instrument id, e.g. savry-style")
+@click.option(
+    "--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), required=True, help="YYYY-MM-DD"
+)
+def users_training_remove(username: str, instrument: str, day: datetime) -> None:
+    """Remove a training entered by mistake (the user, instrument and date name it)."""
+    _admin(
+        lambda s: remove_training(
+            s, CLI_ACTOR, _find_training(s, _find_user(s, username), instrument, day.date())
+        ),
+        f"The training of {username} in {instrument} on {day:%Y-%m-%d} is removed.",
+    )

@@ -1,11 +1,30 @@
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, HiddenField, PasswordField, SelectChoice, SelectField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
+from wtforms import (
+    DateField,
+    Field,
+    HiddenField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+)
+from wtforms.validators import (
+    DataRequired,
+    EqualTo,
+    InputRequired,
+    Length,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
+from riskassess.accounts.raters import COURSE_MAX, training_date_problem
 from riskassess.forms import BaseForm, OptionalChoice
 
 # How people read the roles (the role codes are the permission vocabulary's).
@@ -128,3 +147,38 @@ class UnitRenameForm(BaseForm):
 
 class UnitRetireForm(BaseForm):
     pass
+
+
+class TrainingForm(BaseForm):
+    """An entry in the register of trained raters, for one user."""
+
+    instrument = SelectField(_l("Instrument"), validators=[DataRequired()])
+    trained_on = DateField(
+        _l("Date of the training"),
+        description=_l("The day the course ended."),
+        validators=[InputRequired(message=_l("Give the date of the training."))],
+    )
+    course = StringField(
+        _l("Course"),
+        description=_l("The course's name and who gave it."),
+        validators=[
+            DataRequired(message=_l("Give the course's name.")),
+            Length(max=COURSE_MAX),
+        ],
+    )
+    # The page the form is on ("user": the administrator's user page, "staff": the staff's
+    # trainings), so that the answer goes back there.
+    back = HiddenField(default="user")
+
+    def __init__(self, instruments: list[SelectChoice], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.instrument.choices = instruments
+
+    def validate_trained_on(self, field: Field) -> None:
+        problem = training_date_problem(field.data, date.today()) if field.data else None
+        if problem is not None:
+            raise ValidationError(gettext(problem))
+
+
+class TrainingRemoveForm(BaseForm):
+    back = HiddenField(default="user")

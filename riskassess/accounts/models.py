@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, ForeignKey, LargeBinary, String, Text
+from sqlalchemy import BigInteger, Date, ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from riskassess.core.audit import Actor
@@ -101,3 +101,24 @@ class RecoveryCode(Base):
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id"), index=True)
     code_hash: Mapped[str] = mapped_column(String(64))
     used_dt: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class RaterTraining(Base):
+    """One entry of the register of trained raters: a user's training in an instrument.
+
+    The instrument id, not a version: a course in SAVRY covers every version of the SAVRY-style
+    instrument. A user may have several entries for one instrument (a refresher course), but
+    one course per instrument and day. `recorded_by_id` is None when the command line (an
+    operator on the server) or the demo seeding recorded it."""
+
+    __tablename__ = "rater_training"
+    __table_args__ = (UniqueConstraint("user_id", "instrument_id", "trained_on"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id"), index=True)
+    instrument_id: Mapped[str] = mapped_column(String(60))
+    trained_on: Mapped[date] = mapped_column(Date())
+    # The course's name as the recorder typed it (staff training, not personal data).
+    course: Mapped[str] = mapped_column(String(200))
+    recorded_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id"))
+    recorded_dt: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

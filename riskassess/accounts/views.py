@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -13,7 +13,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
-from riskassess.accounts import administration, services
+from riskassess.accounts import administration, policy, raters, services
 from riskassess.accounts.forms import (
     ROLE_LABELS,
     LanguageForm,
@@ -21,6 +21,8 @@ from riskassess.accounts.forms import (
     LogoutForm,
     ResetCodeForm,
     ResetForm,
+    TrainingForm,
+    TrainingRemoveForm,
     UnitForm,
     UnitRenameForm,
     UnitRetireForm,
@@ -30,13 +32,14 @@ from riskassess.accounts.forms import (
     UserStateForm,
 )
 from riskassess.accounts.mfa_views import begin_second_step, finish_login, needs_second_step
-from riskassess.accounts.models import Unit, User
+from riskassess.accounts.models import RaterTraining, Unit, User
 from riskassess.accounts.sessions import rotate_session
 from riskassess.accounts.throttle import mark_failed, throttle_login
-from riskassess.core.permissions import Permission, Role
+from riskassess.core import audit
+from riskassess.core.permissions import Permission, Role, role_has
 from riskassess.errors import N_, DomainError
 from riskassess.training.seed import DEMO_PASSWORD, DEMO_USERS, UNITS
-from riskassess.web import db, public, require, state, user
+from riskassess.web import db, locale, public, require, state, user
 
 bp = Blueprint("accounts", __name__)
 
@@ -213,6 +216,11 @@ def _user_page(target: User, code: tuple[str, datetime] | None = None, **forms: 
         code=code,
         created=forms.pop("created", False),
         is_self=target.id == user().id,
+        trainings=raters.trainings_of(db(), [target.id])[target.id],
+        training_form=forms.pop("training_form", None) or _training_form(formdata=None),
+        training_remove_form=TrainingRemoveForm(formdata=None),
+        may_manage_training=policy.can_manage_training(user(), target),
+        instrument_names=instrument_names(),
     )
 
 
@@ -378,3 +386,121 @@ def retire_unit(unit_id: uuid.UUID) -> Response:
     else:
         flash(_("The unit is retired."), "success")
     return redirect(url_for("accounts.units"))
+
+
+def instrument_names() -> dict[str, str]:
+    """Each installed instrument's id with the title of its latest version, in the page's
+    language (a training covers every version of an instrument)."""
+    return {i.id: i.title.get(locale()) for i in state().instruments.all()}
+
+
+def _training_form(**kwargs: Any) -> TrainingForm:
+    choices = [SelectChoice(key, f"{name} ({key})") for key, name in instrument_names().items()]
+    return TrainingForm(choices, **kwargs)
+
+
+def _staff_page(failed: tuple[uuid.UUID, TrainingForm] | None = None) -> str:
+    """The register of trained raters for the staff the viewer may manage: a supervisor's own
+    unit, or every unit for an administrator."""
+    viewer = user()
+    every_unit = role_has(viewer.role, Permission.USER_MANAGE)
+    groups = (
+        raters.staff_trainings(db(), None if every_unit else viewer.unit_id)
+        if every_unit or viewer.unit_id is not None
+        else []
+    )
+    forms = {
+        member.user.id: failed[1]
+        if failed is not None and failed[0] == member.user.id
+        else _training_form(formdata=None)
+        for _unit, members in groups
+        for member in members
+    }
+    return render_template(
+        "accounts/staff_trainings.html",
+        groups=groups,
+        forms=forms,
+        remove_form=TrainingRemoveForm(formdata=None),
+        may_manage={
+            member.user.id: policy.can_manage_training(viewer, member.user)
+            for _unit, members in groups
+            for member in members
+        },
+        instrument_names=instrument_names(),
+    )
+
+
+@bp.get("/staff/trainings")
+@require(Permission.TRAINING_MANAGE)
+def staff_trainings() -> str:
+    return _staff_page()
+
+
+def _authorize_training(target: User, action: str) -> None:
+    """Only an administrator, or the supervisor of the target's unit, and never for oneself;
+    a refusal is audited."""
+    if not policy.can_manage_training(user(), target):
+        audit.append_denial(db(), user().as_actor(), action, "user", target.id)
+        abort(403)
+
+
+def _back_to(target: User, page: str | None) -> Response:
+    """The page the training form was on: an administrator's user page, or the staff's."""
+    if page != "staff" and role_has(user().role, Permission.USER_MANAGE):
+        return redirect(url_for("accounts.show_user", user_id=target.id))
+    return redirect(url_for("accounts.staff_trainings", _anchor=f"user-{target.id}"))
+
+
+def _training_refused(target: User, form: TrainingForm) -> tuple[str, int]:
+    """The page again with the form as it was posted and what is wrong with it, said at the
+    top of the page too (the form may be far down)."""
+    flash(
+        form.form_errors[0]
+        if form.form_errors
+        else _("Nothing was saved. Correct the marked fields."),
+        "error",
+    )
+    if form.back.data != "staff" and role_has(user().role, Permission.USER_MANAGE):
+        return _user_page(target, training_form=form), 400
+    return _staff_page(failed=(target.id, form)), 400
+
+
+@bp.post("/users/<uuid:user_id>/trainings")
+@require(Permission.TRAINING_MANAGE)
+def add_training(user_id: uuid.UUID) -> Response | tuple[str, int]:
+    target = _target(user_id)
+    _authorize_training(target, "account:training:record")
+    form = _training_form()
+    if not form.validate_on_submit():
+        return _training_refused(target, form)
+    try:
+        raters.record_training(
+            db(),
+            user().as_actor(),
+            target,
+            form.instrument.data or "",
+            form.trained_on.data or date.min,
+            form.course.data or "",
+            instrument_names().keys(),
+        )
+    except DomainError as exc:
+        form.form_errors.append(_(exc.message))
+        return _training_refused(target, form)
+    flash(_("The training is registered."), "success")
+    return _back_to(target, form.back.data)
+
+
+@bp.post("/trainings/<uuid:training_id>/remove")
+@require(Permission.TRAINING_MANAGE)
+def remove_training(training_id: uuid.UUID) -> Response:
+    training = db().get(RaterTraining, training_id)
+    if training is None:
+        abort(404)
+    target = _target(training.user_id)
+    _authorize_training(target, "account:training:remove")
+    form = TrainingRemoveForm()
+    if not form.validate_on_submit():
+        abort(400)
+    raters.remove_training(db(), user().as_actor(), training)
+    flash(_("The training is removed from the register."), "success")
+    return _back_to(target, form.back.data)

@@ -3,6 +3,7 @@ new instrument needs a file, not code."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import replace
 from datetime import date
 from typing import Any
@@ -56,20 +57,25 @@ class StartAssessmentForm(BaseForm):
         eligible: list[Instrument],
         others: list[Instrument],
         locale: str = "sv",
+        registered: Collection[str] | None = None,
         **kwargs: Any,
     ) -> None:
-        """Instruments for the child's age and sex first; the others in their own group."""
+        """Instruments for the child's age and sex first; the others in their own group.
+        With `registered` (the ids the user is registered as trained in), the others are
+        marked as such."""
         super().__init__(**kwargs)
         outside = str(_l("Outside the target group"))
+        untrained = str(_l("you are not registered as trained"))
+
+        def label(instrument: Instrument) -> str:
+            text = f"{instrument.title.get(locale)} ({instrument.version})"
+            if registered is not None and instrument.id not in registered:
+                text += f" – {untrained}"
+            return text
+
         self.instrument.choices = [
-            SelectChoice(f"{i.id}@{i.version}", f"{i.title.get(locale)} ({i.version})")
-            for i in eligible
-        ] + [
-            SelectChoice(
-                f"{i.id}@{i.version}", f"{i.title.get(locale)} ({i.version})", optgroup=outside
-            )
-            for i in others
-        ]
+            SelectChoice(f"{i.id}@{i.version}", label(i)) for i in eligible
+        ] + [SelectChoice(f"{i.id}@{i.version}", label(i), optgroup=outside) for i in others]
         self._instruments = {f"{i.id}@{i.version}": i for i in [*eligible, *others]}
         codes = sorted({code for i in self._instruments.values() for code in i.historical_codes})
         self.carry.choices = [SelectChoice(code, code) for code in codes]

@@ -46,6 +46,10 @@ class Assessment(Base):
     previous_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("assessment.id"))
     # Sealed JSON string: why the approved assessment `previous_id` is corrected by this one.
     correction_reason: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Whether its author was in the register of trained raters for the instrument when the
+    # assessment was started (the supervisor sees it in review); None: started before the
+    # register existed.
+    is_rater_registered: Mapped[bool | None] = mapped_column()
     # Optimistic locking: a save based on an older version is refused, never merged silently.
     lock_version: Mapped[int] = mapped_column(default=1)
 

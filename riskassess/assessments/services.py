@@ -20,6 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from riskassess.accounts.models import User
 from riskassess.accounts.passwords import Passwords
+from riskassess.accounts.raters import is_registered
 from riskassess.assessments import policy
 from riskassess.assessments.content import (
     Content,
@@ -229,7 +230,8 @@ def _new_draft(
     eligibility_reason: str | None = None,
     correction_reason: str | None = None,
 ) -> Assessment:
-    """A new draft with its content and reasons sealed under the case's key, flushed."""
+    """A new draft with its content and reasons sealed under the case's key, flushed. Whether
+    its author is registered as trained in the instrument is noted on it."""
     instrument_id, version, instrument_hash = instrument_key
     assessment_id = new_id()
     now = utcnow()
@@ -254,6 +256,7 @@ def _new_draft(
         content=_seal_content(session, vault, case, assessment_id, content),
         eligibility_reason=sealed(eligibility_reason, "eligibility_reason"),
         correction_reason=sealed(correction_reason, "correction_reason"),
+        is_rater_registered=is_registered(session, user.id, instrument_id),
     )
     session.add(assessment)
     session.flush()
@@ -271,7 +274,9 @@ def start_assessment(
 ) -> Assessment:
     """Open a draft. An instrument outside the child's age or sex range needs a written reason,
     which the supervisor sees. If the case has an approved assessment with the same
-    instrument, this is a reassessment that starts from it."""
+    instrument, this is a reassessment that starts from it. A caseworker not registered as
+    trained in the instrument may start, and that is recorded on the assessment and in the
+    audit entry."""
     if not policy.can_start_assessment(user, case):
         raise _refuse(session, user, "case:assessment:create", case.id)
     now = utcnow()
@@ -318,9 +323,15 @@ def start_assessment(
             "reassesses": None if previous is None else str(previous.id),
             # Item codes of the instrument, checked above: never the posted text itself.
             "carried_forward_historical": carried,
+            "trained": _trained(assessment),
         },
     )
     return assessment
+
+
+def _trained(assessment: Assessment) -> str:
+    """The audit entry's code for whether the author is a registered trained rater."""
+    return "yes" if assessment.is_rater_registered else "no"
 
 
 def read_assessment(
@@ -608,7 +619,7 @@ def start_correction(
         "case:assessment:correct",
         object_type="assessment",
         object_id=correction.id,
-        details={"corrects": str(approved.id)},
+        details={"corrects": str(approved.id), "trained": _trained(correction)},
     )
     return correction
 
@@ -623,6 +634,8 @@ class QueueRow:
     critical: int  # items marked critical
     outside_target_group: bool
     kind: str
+    # Started by someone not registered as trained in the instrument.
+    rater_not_registered: bool
 
 
 def review_queue(
@@ -651,6 +664,7 @@ def review_queue(
                 sum(1 for r in content.items.values() if r.is_critical),
                 assessment.eligibility_reason is not None,
                 assessment.kind,
+                assessment.is_rater_registered is False,
             )
         )
     audit.append(

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
+from riskassess.accounts import raters
 from riskassess.accounts.throttle import mark_failed, throttle_signing
 from riskassess.assessments import policy, services
 from riskassess.assessments.content import Content, section_progress, summarize
@@ -38,6 +39,19 @@ CONFLICT = _l(
     "Someone else saved this assessment after you opened it. Nothing was saved: "
     "copy what you wrote, reload the page and enter it again."
 )
+NOT_REGISTERED = _l(
+    "You are not registered as trained in this instrument. This is recorded on the "
+    "assessment, and your supervisor sees it when reviewing."
+)
+
+
+def _started(assessment: Assessment, instrument: Instrument) -> Response:
+    """To the first section of a new draft, saying so if its author is not a registered
+    trained rater for the instrument."""
+    if assessment.is_rater_registered is False:
+        flash(str(NOT_REGISTERED), "warning")
+    first = instrument.domains[0].code
+    return redirect(url_for("assessments.rate", assessment_id=assessment.id, domain_code=first))
 
 
 def instrument_of(assessment: Assessment) -> Instrument:
@@ -91,8 +105,7 @@ def start(case_id: uuid.UUID) -> Response:
     except DomainError as exc:
         flash(_(exc.message), "error")
         return redirect(url_for("cases.show_case", case_id=case.id))
-    first = instrument.domains[0].code
-    return redirect(url_for("assessments.rate", assessment_id=assessment.id, domain_code=first))
+    return _started(assessment, instrument)
 
 
 @bp.get("/assessments/<uuid:assessment_id>")
@@ -120,6 +133,7 @@ def show(assessment_id: uuid.UUID) -> str:
         correction_form=CorrectionForm()
         if policy.can_start_assessment(user(), case) and now is State.APPROVED
         else None,
+        registered=raters.registered_instruments(db(), user().id),
         can_edit=may_edit and allowed(now, Action.EDIT),
         sections=section_progress(instrument, view.content),
     )
@@ -313,8 +327,7 @@ def correct(assessment_id: uuid.UUID) -> Response:
     except DomainError as exc:
         flash(_(exc.message), "error")
         return _to_show(assessment)
-    first = instrument.domains[0].code
-    return redirect(url_for("assessments.rate", assessment_id=correction.id, domain_code=first))
+    return _started(correction, instrument)
 
 
 @bp.get("/reviews")

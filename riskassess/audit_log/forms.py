@@ -34,6 +34,8 @@ ACTION_LABELS = {
     "account:session:logout": _l("Logged out"),
     "account:session:revoke": _l("Ended all sessions of a user"),
     "account:user:unlock": _l("Unlocked an account after failed logins"),
+    "account:training:record": _l("Registered a rater's training"),
+    "account:training:remove": _l("Removed a rater's training from the register"),
     "admin:unit:create": _l("Created a unit"),
     "admin:unit:rename": _l("Renamed a unit"),
     "admin:unit:retire": _l("Retired a unit"),

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from riskassess.accounts import raters
 from riskassess.assessments import policy as assessment_policy
 from riskassess.assessments.forms import StartAssessmentForm
 from riskassess.assessments.services import age_on, case_assessments, reassessment_bases
@@ -38,14 +40,15 @@ def load_case(case_id: uuid.UUID) -> Case:
     return case
 
 
-def start_assessment_form(case: Case) -> StartAssessmentForm:
-    """The instrument choice for this child: those meant for the child's age and sex first."""
+def start_assessment_form(case: Case, registered: Collection[str]) -> StartAssessmentForm:
+    """The instrument choice for this child: those meant for the child's age and sex first;
+    the instruments the user is not registered as trained in are marked."""
     born, sex = services.eligibility_basis(db(), vault(), case)
     age = age_on(born, date.today())
     instruments = state().instruments.all()
     eligible = [i for i in instruments if i.applies_to(age, sex)]
     others = [i for i in instruments if not i.applies_to(age, sex)]
-    return StartAssessmentForm(eligible, others, locale())
+    return StartAssessmentForm(eligible, others, locale(), registered=registered)
 
 
 @bp.get("/cases")
@@ -85,13 +88,23 @@ def new_case() -> Response | str:
     return render_template("cases/new.html", form=form)
 
 
+def _untrained(registered: Collection[str]) -> list[str]:
+    """The titles of the instruments the user is not registered as trained in (each once,
+    whatever its versions)."""
+    titles = {i.id: i.title.get(locale()) for i in state().instruments.all()}
+    return sorted(title for key, title in titles.items() if key not in registered)
+
+
 def _render_case(case: Case, view: services.CaseView) -> str:
     may_edit = assessment_policy.can_start_assessment(user(), case)
+    registered = raters.registered_instruments(db(), user().id) if may_edit else frozenset()
     return render_template(
         "cases/show.html",
         view=view,
         assessments=case_assessments(db(), case),
-        start_form=start_assessment_form(case) if may_edit else None,
+        start_form=start_assessment_form(case, registered) if may_edit else None,
+        registered=registered,
+        untrained=_untrained(registered) if may_edit else [],
         bases=reassessment_bases(db(), vault(), user(), case, state().instruments.all())
         if may_edit
         else [],

@@ -26,6 +26,9 @@ class Permission(StrEnum):
     INSTRUMENT_READ = "instrument:definition:read"
     USER_LIST = "admin:user:list"
     USER_MANAGE = "admin:user:update"
+    # The register of trained raters: which instruments a user is trained in. Administrators
+    # for every user, supervisors for their own unit's staff (accounts/policy.py).
+    TRAINING_MANAGE = "account:training:manage"
     AUDIT_LOG_READ = "audit:log:read"
     AUDIT_LOG_EXPORT = "audit:log:export"
     AUDIT_SAMPLE_REVIEW = "audit:sample:review"
@@ -73,13 +76,19 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.ASSESSMENT_REVIEW,
             Permission.INSTRUMENT_READ,
             Permission.CASE_ACCESS_LOG_READ,
+            Permission.TRAINING_MANAGE,
         }
     ),
     # Trainers work with fictional vignettes only; they never see case data.
     Role.TRAINER: frozenset({Permission.INSTRUMENT_READ}),
     # Administrators manage accounts, not children's cases.
     Role.ADMIN: frozenset(
-        {Permission.USER_LIST, Permission.USER_MANAGE, Permission.INSTRUMENT_READ}
+        {
+            Permission.USER_LIST,
+            Permission.USER_MANAGE,
+            Permission.INSTRUMENT_READ,
+            Permission.TRAINING_MANAGE,
+        }
     ),
     # Auditors (loggkontroll) read the audit log of every unit, never the cases themselves.
     Role.AUDITOR: frozenset(

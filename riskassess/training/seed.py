@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from stdnum import luhn
 
+from riskassess.accounts import raters
 from riskassess.accounts import services as accounts
 from riskassess.accounts.models import User
 from riskassess.accounts.passwords import Passwords
@@ -35,6 +36,14 @@ DEMO_USERS = (
     ("utbildare", "trainer", None, "Ulla Utbildare (demo)"),
     ("admin", "admin", None, "Adam Admin (demo)"),
     ("granskare", "auditor", None, "Greta Granskare (demo)"),
+)
+# The register of trained raters: username, instrument id, years ago, course. Hanna is trained
+# in SAVRY only, so the demo shows both the plain start and the warning (EARL-20B for Leo);
+# Bo (Enhet Syd) is registered for nothing yet: the demo's administrator can register him.
+TRAININGS = (
+    ("handlaggare.a", "savry-style", 2, "SAVRY grundutbildning, 2 dagar (fiktiv)"),
+    ("arbetsledare.a", "savry-style", 4, "SAVRY grundutbildning, 2 dagar (fiktiv)"),
+    ("arbetsledare.a", "earl-20b-style", 3, "EARL-20B introduktion (fiktiv)"),
 )
 # name, age in years, sex, unit code, serial (98xx), what to do with a SAVRY-style assessment
 CASES = (
@@ -90,6 +99,18 @@ def seed_demo(
             role=role,
             unit=units[unit_code] if unit_code else None,
         )
+    known = {i.id for i in registry.all()}
+    for username, instrument_id, years_ago, course in TRAININGS:
+        if instrument_id in known:
+            raters.record_training(
+                session,
+                SEED_ACTOR,
+                users[username],
+                instrument_id,
+                date(today.year - years_ago, 9, 1),
+                course,
+                known,
+            )
     instrument = registry.get("savry-style", "1.0")
     if instrument is None:
         raise ValueError("the demo needs the shipped savry-style 1.0 instrument")

@@ -212,6 +212,8 @@ def test_caseworker_rates_supervisor_approves_other_unit_is_denied(
     log_in(page, live_app, "sup.north")
     page.get_by_role("navigation").get_by_role("link", name="Att granska").click()
     expect(page).to_have_url(live_app.url("/reviews"))
+    # The caseworker is not in the register of trained raters: the queue says so.
+    expect(page.locator("main")).to_contain_text("Bedömaren är inte registrerad som utbildad")
     page.get_by_role("link", name=reference, exact=True).click()
     expect(page).to_have_url(assessment_url)
     page.get_by_role("radio", name="Godkänn", exact=True).check()
@@ -229,6 +231,19 @@ def test_caseworker_rates_supervisor_approves_other_unit_is_denied(
     pdf = page.pdf(format="A4")
     assert pdf.startswith(b"%PDF") and len(pdf) > 10_000
     page.goto(assessment_url)
+
+    # The supervisor registers the caseworker's SAVRY training for the next time.
+    page.get_by_role("navigation").get_by_role("link", name="Utbildade bedömare").click()
+    staff = page.locator("section.staff-member").filter(has_text="Test cw.north")
+    staff.locator("summary").click()
+    staff.get_by_label("Instrument").select_option("savry-style")
+    staff.get_by_label("Datum för utbildningen").fill("2024-05-14")
+    staff.get_by_label("Utbildning", exact=True).fill("Fiktiv SAVRY-kurs")
+    staff.get_by_role("button", name="Registrera utbildningen").click()
+    expect(
+        page.get_by_role("status").filter(has_text="Utbildningen är registrerad.")
+    ).to_be_visible()
+    expect(staff.get_by_role("cell", name="Fiktiv SAVRY-kurs")).to_be_visible()
     log_out(page)
 
     # A caseworker of another unit gets the refusal page, without the child's name.

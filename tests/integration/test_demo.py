@@ -6,12 +6,19 @@ folder, readable by its owner only, like the demo keyring.
 
 from __future__ import annotations
 
+import re
 import stat
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from riskassess.accounts.models import User
+from riskassess.accounts.raters import registered_instruments
 from riskassess.app import create_app
+from riskassess.assessments.models import Assessment
+from riskassess.cli_support import with_session
 from riskassess.config import DEMO_SECRET_FILE, ConfigError, Settings, load_settings
 from riskassess.training.cli import prepare_demo
 from riskassess.training.seed import DEMO_PASSWORD
@@ -60,3 +67,37 @@ def test_a_damaged_demo_secret_is_reported_not_replaced(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="delete the file"):
         prepare_demo(_demo_settings(tmp_path))
     assert (tmp_path / DEMO_SECRET_FILE).read_text() == "short\n"
+
+
+def test_the_demo_shows_a_trained_and_an_untrained_rater(tmp_path: Path) -> None:
+    """Hanna (handlaggare.a) is registered for SAVRY only: her SAVRY assessments carry no note,
+    and starting the EARL-20B-style one for Leo warns her. Bo is registered for nothing."""
+    settings = prepare_demo(_demo_settings(tmp_path))
+
+    def look(session: Session) -> tuple[dict[str, frozenset[str]], set[bool | None]]:
+        people = {u.username: u for u in session.scalars(select(User))}
+        registered = {
+            name: registered_instruments(session, people[name].id)
+            for name in ("handlaggare.a", "handlaggare.b", "arbetsledare.a")
+        }
+        notes = set(session.scalars(select(Assessment.is_rater_registered)))
+        return registered, notes
+
+    registered, notes = with_session(settings, look)
+    assert registered == {
+        "handlaggare.a": frozenset({"savry-style"}),
+        "handlaggare.b": frozenset(),
+        "arbetsledare.a": frozenset({"savry-style", "earl-20b-style"}),
+    }
+    assert notes == {True}
+
+    app = create_app(settings)
+    client = app.test_client()
+    form = {"username": "handlaggare.a", "password": DEMO_PASSWORD}
+    client.post("/login", data=form | {"csrf_token": csrf(client, "/login")})
+    listing = client.get("/cases").get_data(as_text=True)
+    leo = re.search(r'href="(/cases/[0-9a-f-]{36})"[^>]*>[^<]*</a>\s*</td>\s*<td>Leo', listing)
+    assert leo is not None, listing[-3000:]
+    page = client.get(leo[1]).get_data(as_text=True)
+    assert "Du är inte registrerad som utbildad i: EARL-20B" in page
+    app.extensions["riskassess"].session_factory.kw["bind"].dispose()

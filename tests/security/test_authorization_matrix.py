@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from flask import Flask
@@ -17,6 +17,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from riskassess.accounts import raters
 from riskassess.assessments import services as assessments
 from riskassess.assessments.content import Content, ItemRating
 from riskassess.audit_log import services as audit_log
@@ -104,6 +105,19 @@ MATRIX: dict[str, Route] = {
     ),
     "mfa.turn_off": Route("POST", "/account/mfa/off", _only({role: 302 for role in ROLES[1:]})),
     "mfa.reset_user": Route("POST", "/admin/users/{user}/mfa", _only({"admin": 302})),
+    "accounts.staff_trainings": Route(
+        "GET", "/staff/trainings", _only({"admin": 200, "supervisor": 200})
+    ),
+    # The caseworker of the supervisor's own unit: an administrator or that supervisor.
+    "accounts.add_training": Route(
+        "POST",
+        "/users/{staff}/trainings",
+        _only({"admin": 302, "supervisor": 302}),
+        (("instrument", "earl-20b-style"), ("trained_on", "2024-05-14"), ("course", "Fiktiv")),
+    ),
+    "accounts.remove_training": Route(
+        "POST", "/trainings/{training}/remove", _only({"admin": 302, "supervisor": 302})
+    ),
     "cases.list_cases": Route(
         "GET", "/cases", _only({"caseworker": 200, "caseworker_other_unit": 200, "supervisor": 200})
     ),
@@ -265,8 +279,19 @@ def _arrange(world: World) -> dict[str, str]:
         expires_dt=now - timedelta(hours=2),
     )
     session.add(emergency)
+    training = raters.record_training(
+        session,
+        audit.Actor.system("test-setup"),
+        owner,
+        "savry-style",
+        date(2023, 9, 1),
+        "Fiktiv kurs",
+        {"savry-style"},
+    )
     session.commit()
     return {
+        "staff": str(owner.id),
+        "training": str(training.id),
         "access": str(emergency.id),
         "case": str(case.id),
         "draft": str(draft.id),

@@ -73,6 +73,8 @@ PLAINTEXT = {
     "login_session.data",  # staff user id, CSRF token, language, pending messages
     "user_account.reset_code_hash",  # SHA-256 of a one-time reset code (60 bits, 24 hours)
     "mfa_recovery_code.code_hash",  # SHA-256 of a one-time recovery code (50 bits)
+    "rater_training.instrument_id",  # the register of trained raters: staff, not children
+    "rater_training.course",  # a course's name, typed by an administrator or supervisor
 }
 
 
