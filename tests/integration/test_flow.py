@@ -241,3 +241,28 @@ def test_conflicting_save_is_refused(
     assert "Någon annan sparade" in second.get_data(as_text=True)
     shown = client.get(f"/assessments/{assessment_id}").get_data(as_text=True)
     assert "Hög" in shown
+
+
+def test_an_earl_v3_assessment_for_a_girl_needs_no_code(
+    client: FlaskClient, world: World, db: Session, login: Callable[[str], None]
+) -> None:
+    """EARL-V3 came as a file only: its case page offers it for a girl of 9, its rating pages
+    show its sections, and it is marked unverified where it is rated."""
+    owner = world.user("cw.north", "caseworker", world.unit("nord"))
+    case = world.case(owner, name="Tova Övningsdotter", age=9, sex="female")
+    login("cw.north")
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "earl-v3-style@1.0" in page and "EARL-V3-liknande" in page
+    response = client.post(
+        f"/cases/{case.id}/assessments",
+        data={"csrf_token": csrf(client, f"/cases/{case.id}"), "instrument": "earl-v3-style@1.0"},
+    )
+    assert response.status_code == 302
+    assessment_id = response.headers["Location"].split("/")[2]
+    stored = db.get(Assessment, _uuid(assessment_id))
+    assert stored is not None and stored.instrument_id == "earl-v3-style"
+    barriers = client.get(f"/assessments/{assessment_id}/rate/R").get_data(as_text=True)
+    assert "Hinder för behandling" in barriers and "namn ej bekräftat" in barriers
+    assert "Overifierad instrumentfil" in barriers
+    report = client.get(f"/assessments/{assessment_id}/report").get_data(as_text=True)
+    assert "Overifierad instrumentfil" in report

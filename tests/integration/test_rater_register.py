@@ -25,7 +25,7 @@ from riskassess.core.audit import AuditEntry, entry_fields
 from tests.conftest import PASSWORD, TEST_ACTOR, World, csrf, rate_everything
 
 COURSE = "Fiktiv SAVRY-kurs hos FoU Nord"
-ALL_INSTRUMENTS = ("earl-20b-style", "earl-21g-style", "savry-style")
+ALL_INSTRUMENTS = ("earl-20b-style", "earl-21g-style", "earl-v3-style", "savry-style")
 
 
 def _client(app: Flask, username: str) -> FlaskClient:
@@ -287,7 +287,7 @@ def test_an_unregistered_caseworker_is_warned_and_the_supervisor_sees_it(
     assert "Påbörjad av en bedömare som inte är registrerad" not in shown
 
     # Registered in every instrument: no warning at all.
-    for instrument_id in ("earl-20b-style", "earl-21g-style"):
+    for instrument_id in ("earl-20b-style", "earl-21g-style", "earl-v3-style"):
         _register(world, staff["cw.north"], instrument_id)
     page = worker.get(f"/cases/{case.id}").get_data(as_text=True)
     assert "inte registrerad som utbildad" not in page

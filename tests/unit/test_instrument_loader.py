@@ -52,7 +52,7 @@ def _broken(tmp_path: Path, old: str, new: str) -> Path:
 def test_every_shipped_file_is_valid() -> None:
     registry = load_directories([SHIPPED_INSTRUMENTS])
     ids = {i.id for i in registry.all()}
-    assert {"savry-style", "earl-20b-style", "earl-21g-style"} <= ids
+    assert {"savry-style", "earl-20b-style", "earl-21g-style", "earl-v3-style"} <= ids
 
 
 @pytest.mark.parametrize(
@@ -61,6 +61,7 @@ def test_every_shipped_file_is_valid() -> None:
         ("savry-style", 30, 48, ("female", "male")),
         ("earl-20b-style", 20, 40, ("male",)),
         ("earl-21g-style", 21, 42, ("female",)),
+        ("earl-v3-style", 21, 42, ("female", "male")),
     ],
 )
 def test_shipped_instruments_shape(
@@ -74,6 +75,19 @@ def test_shipped_instruments_shape(
     assert instrument.critical_flag and instrument.unverified
     assert instrument.research_index_title is not None
     assert [lvl.code for lvl in instrument.judgement_levels] == ["low", "moderate", "high"]
+
+
+def test_earl_v3_is_data_only_and_says_what_is_unconfirmed() -> None:
+    """EARL-V3 arrived as a file, with no code: three sections of 9, 9 and 3 items, for boys
+    and girls aged 6-12; its treatment-barrier names are placeholders and say so."""
+    instrument = load_directories([SHIPPED_INSTRUMENTS]).get("earl-v3-style", "1.0")
+    assert instrument is not None
+    assert [(d.code, len(d.items)) for d in instrument.domains] == [("F", 9), ("C", 9), ("R", 3)]
+    assert (instrument.age_min, instrument.age_max) == (6, 12)
+    barriers = instrument.domains[2].items
+    assert all("ej bekräftat" in item.title.sv for item in barriers)
+    assert all("not confirmed" in item.title.en for item in barriers)
+    assert not any("bekräftat" in item.title.sv for d in instrument.domains[:2] for item in d.items)
 
 
 def test_corpus_is_large_enough() -> None:
