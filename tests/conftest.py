@@ -63,7 +63,7 @@ def keyring_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _postgres_schema_url(base_url: str) -> tuple[str, str]:
+def postgres_schema_url(base_url: str) -> tuple[str, str]:
     """A private schema per test run, so runs never see each other's rows."""
     schema = "ra_test_" + secrets.token_hex(4)
     url = make_url(base_url)
@@ -74,7 +74,7 @@ def _postgres_schema_url(base_url: str) -> tuple[str, str]:
     return scoped.render_as_string(hide_password=False), schema
 
 
-def _drop_postgres_schema(base_url: str, schema: str) -> None:
+def drop_postgres_schema(base_url: str, schema: str) -> None:
     conninfo = make_url(base_url).set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute(f"DROP SCHEMA {schema} CASCADE")
@@ -87,26 +87,26 @@ def database_url(
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
         migrate.upgrade(url)
-        _claim(url)
+        claim_database(url)
         yield url
         return
     base = os.environ.get("RISKASSESS_TEST_POSTGRES_URL")
     if not base:
         skip_or_fail("RISKASSESS_TEST_POSTGRES_URL is not set")
         return
-    url, schema = _postgres_schema_url(base)
+    url, schema = postgres_schema_url(base)
     try:
         migrate.upgrade(url)
-        _claim(url)
+        claim_database(url)
         yield url
     finally:
-        _drop_postgres_schema(base, schema)
+        drop_postgres_schema(base, schema)
 
 
-def _claim(url: str) -> None:
+def claim_database(url: str, mode: str = "production") -> None:
     engine = make_engine(url)
     with transaction(make_session_factory(engine)) as session:
-        claim_mode(session, "production")
+        claim_mode(session, mode)
     engine.dispose()
 
 

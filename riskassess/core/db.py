@@ -20,6 +20,8 @@ from sqlalchemy import DateTime, MetaData, TypeDecorator, create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+PG_CONNECT_TIMEOUT = 10  # seconds
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -79,12 +81,20 @@ def private_sqlite_file(url: str) -> None:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    # Statement parameters (ciphertext, blind-index values, usernames) never appear in an
+    # error message or a log line.
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         private_sqlite_file(url)
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    connect_args: dict[str, Any] = {}
+    if "connect_timeout" not in make_url(url).query:
+        # An unreachable server fails a request (and /readyz) in seconds, not after TCP's
+        # own minutes-long timeout.
+        connect_args["connect_timeout"] = PG_CONNECT_TIMEOUT
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
 
 
 def _configure_sqlite(engine: Engine) -> None:
