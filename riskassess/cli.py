@@ -4,6 +4,7 @@ in one clear line and a non-zero exit code, never a traceback."""
 
 from __future__ import annotations
 
+import re
 import sys
 
 import click
@@ -18,7 +19,7 @@ from riskassess.cli_support import (
     upgrade,
     with_session,
 )
-from riskassess.config import Settings, check_settings
+from riskassess.config import Settings, check_settings, load_server_settings
 from riskassess.core import migrate
 from riskassess.core.crypto import Keyring
 from riskassess.core.db import make_engine, make_session_factory, transaction
@@ -255,6 +256,37 @@ def check() -> None:
         check_settings(settings)
         create_app(settings)
     click.echo("Configuration is valid.")
+
+
+BIND = re.compile(r"(?:unix:/.+|(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5}))\Z")
+
+
+def _check_bind(bind: str) -> None:
+    found = BIND.match(bind)
+    if found is None or (found.group(1) is not None and not 0 < int(found.group(1)) < 65536):
+        raise click.ClickException(f"--bind takes HOST:PORT or unix:/PATH, not {bind!r}.")
+
+
+@main.command()
+@click.option(
+    "--bind",
+    default="127.0.0.1:8000",
+    show_default=True,
+    metavar="HOST:PORT",
+    help="Address to listen on (or unix:/PATH); a reverse proxy with TLS goes in front.",
+)
+def serve(bind: str) -> None:
+    """Serve production under gunicorn: RISKASSESS_WORKERS processes of RISKASSESS_THREADS
+    threads, a request killed after RISKASSESS_TIMEOUT seconds; JSON log lines on stderr.
+    The settings, keyring, instruments and database are checked first, as `check` does."""
+    from riskassess.server import Server, check_start_up, gunicorn_options, production_settings
+
+    with operator_errors():
+        _check_bind(bind)
+        server = load_server_settings()
+        settings = production_settings()
+        check_start_up(settings)
+    Server(settings, gunicorn_options(bind, server, settings)).run()
 
 
 if __name__ == "__main__":
