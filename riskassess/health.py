@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from riskassess.core.crypto import Keyring, KeyringError
+from riskassess.core.db import sqlite_uri
 from riskassess.core.installation import InstallationSetting
 from riskassess.core.keys import check_keyring
 from riskassess.web import public, state
@@ -44,7 +45,7 @@ def probe_engine(url: str, engine: Engine) -> Engine:
         return engine
 
     def connect() -> sqlite3.Connection:
-        return sqlite3.connect(f"file:{Path(path).resolve()}?mode=rw", uri=True, timeout=5)
+        return sqlite3.connect(sqlite_uri(Path(path), "rw"), uri=True, timeout=5)
 
     return create_engine("sqlite://", creator=connect, poolclass=NullPool)
 

@@ -15,6 +15,7 @@ from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator, create_engine, event
 from sqlalchemy.engine import Engine, make_url
@@ -78,6 +79,12 @@ def private_sqlite_file(url: str) -> None:
     for each in (file, Path(f"{file}-wal"), Path(f"{file}-shm")):
         if each.exists() and each.stat().st_mode & 0o077:
             each.chmod(0o600)
+
+
+def sqlite_uri(path: Path, mode: str) -> str:
+    """A SQLite URI that opens an existing file read-only ("ro") or read-write without ever
+    creating it ("rw"); the path is quoted, so "?", "#" or "%" in it stay part of the name."""
+    return f"file:{quote(str(path.resolve()))}?mode={mode}"
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
