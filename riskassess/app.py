@@ -202,7 +202,10 @@ def _security_headers(response: Response) -> Response:
             "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
         )
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    # Same-origin requests carry the Referer: over HTTPS Flask-WTF refuses a form post without
+    # one (its strict referrer check), so "no-referrer" would refuse every form behind TLS.
+    # Other sites still get nothing.
+    response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
     if request.endpoint != "static":
         # Pages may show case data: never keep them in a browser or proxy cache.

@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 
 from riskassess.app import create_app
 from riskassess.logs import REQUEST_LOGGER, JsonFormatter, scrub
-from tests.conftest import World, csrf, make_settings
+from tests.conftest import PASSWORD, World, csrf, make_settings
 
 PNR = "20120101-9815"  # fictional, valid check digit
 # Every way the number could be written into a line.
@@ -150,6 +150,7 @@ def proxied(database_url: str, keyring_path: Path) -> Iterator[Flask]:
 
 
 FORWARDED = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}
+SAME_SITE = "https://localhost/login"  # the test client's host, over the proxy's HTTPS
 
 
 def test_forwarded_headers_count_only_when_a_proxy_is_configured(
@@ -161,3 +162,22 @@ def test_forwarded_headers_count_only_when_a_proxy_is_configured(
     with ClosingClient(proxied, proxied.response_class) as behind:
         behind.get("/healthz", headers=FORWARDED)
         assert (request.remote_addr, request.scheme) == ("203.0.113.9", "https")
+
+
+def test_behind_tls_a_form_posts_with_its_own_sites_referrer_only(
+    proxied: Flask, world: World
+) -> None:
+    """Over HTTPS Flask-WTF also checks that a form post's Referer is this site: browsers send
+    it to the same origin (Referrer-Policy: same-origin) and to no one else."""
+    world.user("cw.north", "caseworker", world.unit("nord"))
+    client = ClosingClient(proxied, proxied.response_class)
+    page = client.get("/login", headers=FORWARDED)
+    assert page.headers["Referrer-Policy"] == "same-origin"
+    found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.get_data(as_text=True))
+    assert found
+    form = {"username": "cw.north", "password": PASSWORD, "csrf_token": found.group(1)}
+    for referrer in (None, "https://evil.example/login", "http://localhost/login"):
+        headers = FORWARDED if referrer is None else {**FORWARDED, "Referer": referrer}
+        assert client.post("/login", data=form, headers=headers).status_code == 400
+    logged_in = client.post("/login", data=form, headers={**FORWARDED, "Referer": SAME_SITE})
+    assert logged_in.status_code == 302
