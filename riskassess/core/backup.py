@@ -20,7 +20,7 @@ import re
 import secrets
 import shutil
 import sqlite3
-import subprocess  # nosec B404 - runs pg_dump/pg_restore, found on PATH, without a shell
+import subprocess  # runs pg_dump and pg_restore from PATH, never through a shell  # nosec B404
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -211,7 +211,7 @@ def _client(name: str) -> str:
 
 
 def _client_major(program: str) -> int:
-    done = subprocess.run(  # noqa: S603  # nosec B603 - a fixed argument list, no shell
+    done = subprocess.run(  # noqa: S603 - a list of arguments, no shell  # nosec B603
         [program, "--version"], capture_output=True, text=True, check=False
     )
     found = re.search(r"\) (\d+)", done.stdout)
@@ -246,7 +246,7 @@ def _libpq(url: URL) -> tuple[str, dict[str, str]]:
 def _run(command: list[str], env: dict[str, str], what: str, stdout: int) -> str:
     """Run a PostgreSQL client; its output (when `stdout` is PIPE), or its first error line
     as a BackupError."""
-    done = subprocess.run(  # noqa: S603  # nosec B603 - a fixed argument list, no shell
+    done = subprocess.run(  # noqa: S603 - a list of arguments, no shell  # nosec B603
         command, env=env, stdout=stdout, stderr=subprocess.PIPE, check=False
     )
     if done.returncode != 0:
