@@ -17,6 +17,7 @@ from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from riskassess.accounts.forms import ROLE_LABELS
 from riskassess.accounts.passwords import Passwords
@@ -29,8 +30,10 @@ from riskassess.core.audit import install_deferred_appends
 from riskassess.core.db import make_engine, make_session_factory
 from riskassess.core.installation import check_mode
 from riskassess.core.keys import KeyringFile, UnreadableData, check_keyring
+from riskassess.health import init_health
 from riskassess.instruments.loader import load_directories
 from riskassess.instruments.services import check_recorded_versions
+from riskassess.logs import install_request_log
 from riskassess.web import (
     EXTENSION,
     AppState,
@@ -62,9 +65,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         check_recorded_versions(engine, instruments)
         with Session(engine) as session:
             check_keyring(session, keyring_file.current(), settings.keyring_path)
-    except BaseException:
+    finally:
+        # No connection stays open from start-up: an app created before a server forks its
+        # workers (gunicorn --preload) then shares no database connection with them.
         engine.dispose()
-        raise
 
     app = Flask(
         __name__,
@@ -74,6 +78,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     app.config.update(
         SECRET_KEY=settings.secret_key or secrets.token_urlsafe(32),
+        DEBUG=settings.debug,  # not FLASK_DEBUG behind the settings' back
         TESTING=settings.testing,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -106,9 +111,15 @@ def create_app(settings: Settings | None = None) -> Flask:
     _init_login(app)
     install_commit_point(app)
     _register_blueprints(app)
+    init_health(app, settings.database_url, engine)
     _register_error_pages(app)
     app.after_request(_security_headers)
     app.context_processor(_template_globals)
+    if settings.trusted_proxies:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies
+        )
+    install_request_log(app)
     return app
 
 
@@ -192,7 +203,10 @@ def _security_headers(response: Response) -> Response:
             "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
         )
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    # Same-origin requests carry the Referer: over HTTPS Flask-WTF refuses a form post without
+    # one (its strict referrer check), so "no-referrer" would refuse every form behind TLS.
+    # Other sites still get nothing.
+    response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
     if request.endpoint != "static":
         # Pages may show case data: never keep them in a browser or proxy cache.

@@ -4,7 +4,9 @@ in one clear line and a non-zero exit code, never a traceback."""
 
 from __future__ import annotations
 
+import re
 import sys
+from pathlib import Path
 
 import click
 
@@ -18,7 +20,7 @@ from riskassess.cli_support import (
     upgrade,
     with_session,
 )
-from riskassess.config import Settings, check_settings
+from riskassess.config import Settings, check_settings, load_server_settings
 from riskassess.core import migrate
 from riskassess.core.crypto import Keyring
 from riskassess.core.db import make_engine, make_session_factory, transaction
@@ -255,6 +257,106 @@ def check() -> None:
         check_settings(settings)
         create_app(settings)
     click.echo("Configuration is valid.")
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+def backup(path: Path) -> None:
+    """Back up the database to a new file PATH, readable by its owner only: SQLite's online
+    backup, or pg_dump's custom format for PostgreSQL; the servers keep running. The keyring
+    is not in it: back it up apart, on other storage."""
+    from riskassess.core.backup import backup as back_up
+
+    with operator_errors():
+        settings = settings_for()
+        contents = back_up(settings.database_url, path)
+    click.echo(
+        f"Backed up the {contents.mode} database to {path} (mode 0600): the audit log up to "
+        f"entry {contents.audit_head}, {contents.data_keys} data key(s)."
+    )
+    click.echo(
+        f"The keyring is not in the backup: keep a copy of {settings.keyring_path} apart from "
+        "it (other storage, other people), or the backup cannot be read."
+    )
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--force", is_flag=True, help="Replace a database that already holds tables (all of it)."
+)
+def restore(path: Path, force: bool) -> None:
+    """Restore a backup made by `riskassess backup` into the configured database, bring its
+    schema up to date and record the restore in its audit log. Stop the servers first. A
+    database that already holds tables is refused without --force."""
+    from riskassess.core.backup import restore as run_restore
+
+    with operator_errors():
+        settings = settings_for()
+        contents = run_restore(
+            settings.database_url, path, mode=settings.mode, force=force, actor=CLI_ACTOR
+        )
+    click.echo(
+        f"Restored {path}: the audit log up to entry {contents.audit_head} and "
+        f"{contents.data_keys} data key(s); the restore itself is entry {contents.audit_head + 1}."
+    )
+    newest = _newest_checkpoint(settings)
+    if newest is not None and newest > contents.audit_head:
+        click.echo(
+            f"The checkpoint file {settings.audit_checkpoints_path} names entry {newest}: entries "
+            f"{contents.audit_head + 1}..{newest} were lost with this restore, and `riskassess "
+            "audit verify` will say so. Keep that file as the record, move it aside and start a "
+            "new one with `riskassess audit checkpoint`.",
+            err=True,
+        )
+    click.echo(
+        "Next: `riskassess check` (the keyring must unwrap the restored data keys) and "
+        "`riskassess audit verify`."
+    )
+
+
+def _newest_checkpoint(settings: Settings) -> int | None:
+    """The newest signed checkpoint's entry, if the checkpoint file and keyring can tell."""
+    from riskassess.core.audit import CheckpointFileError, read_checkpoints
+    from riskassess.core.crypto import KeyringError
+
+    try:
+        key = Keyring.load(settings.keyring_path).audit_signer().public_key()
+        found = read_checkpoints(settings.audit_checkpoints_path, key)
+    except (KeyringError, CheckpointFileError):
+        return None
+    return max((checkpoint.seq for checkpoint in found), default=None)
+
+
+BIND = re.compile(r"(?:unix:/.+|(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5}))\Z")
+
+
+def _check_bind(bind: str) -> None:
+    found = BIND.match(bind)
+    if found is None or (found.group(1) is not None and not 0 < int(found.group(1)) < 65536):
+        raise click.ClickException(f"--bind takes HOST:PORT or unix:/PATH, not {bind!r}.")
+
+
+@main.command()
+@click.option(
+    "--bind",
+    default="127.0.0.1:8000",
+    show_default=True,
+    metavar="HOST:PORT",
+    help="Address to listen on (or unix:/PATH); a reverse proxy with TLS goes in front.",
+)
+def serve(bind: str) -> None:
+    """Serve production under gunicorn: RISKASSESS_WORKERS processes of RISKASSESS_THREADS
+    threads, a request killed after RISKASSESS_TIMEOUT seconds; JSON log lines on stderr.
+    The settings, keyring, instruments and database are checked first, as `check` does."""
+    from riskassess.server import Server, check_start_up, gunicorn_options, production_settings
+
+    with operator_errors():
+        _check_bind(bind)
+        server = load_server_settings()
+        settings = production_settings()
+        check_start_up(settings)
+    Server(settings, gunicorn_options(bind, server, settings)).run()
 
 
 if __name__ == "__main__":

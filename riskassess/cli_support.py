@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from riskassess.config import ConfigError, Settings, load_settings
 from riskassess.core import migrate
 from riskassess.core.audit import Actor
+from riskassess.core.backup import BackupError
 from riskassess.core.crypto import KeyringError
 from riskassess.core.db import make_engine, make_session_factory, private_sqlite_file, transaction
 from riskassess.core.installation import ModeMismatch, claim_mode
@@ -35,7 +36,7 @@ def operator_errors() -> Iterator[None]:
         raise click.ClickException(
             "Instrument files have problems:\n" + "\n".join(exc.problems)
         ) from None
-    except (ConfigError, KeyringError, ModeMismatch, DomainError) as exc:
+    except (BackupError, ConfigError, KeyringError, ModeMismatch, DomainError) as exc:
         raise click.ClickException(str(exc)) from None
     except OperationalError as exc:
         raise click.ClickException(f"The database cannot be used: {exc.orig}") from None

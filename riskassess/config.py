@@ -54,6 +54,9 @@ class Settings:
     # A second factor (TOTP) at every login: always in production, a choice per user in the
     # demo. Only a test harness turns it off in production mode.
     mfa_required: bool = True
+    # Reverse proxies in front of the app whose X-Forwarded-For and -Proto are believed
+    # (werkzeug's ProxyFix); 0 believes none, so a client cannot fake its address or scheme.
+    trusted_proxies: int = 0
 
     @property
     def is_demo(self) -> bool:
@@ -104,7 +107,8 @@ def load_settings(environ: Mapping[str, str] | None = None, *, mode: str | None 
         secret_key=secret,
         instance_path=instance,
         instruments_dirs=tuple(dirs),
-        debug=_flag(env.get("RISKASSESS_DEBUG")),
+        # Flask reads FLASK_DEBUG by itself; both count, so neither can slip past production.
+        debug=_flag(env.get("RISKASSESS_DEBUG")) or _flag(env.get("FLASK_DEBUG")),
         secure_cookies=chosen_mode == "production",
         mfa_required=chosen_mode == "production",
         retention_years=_whole_number(
@@ -126,7 +130,22 @@ def load_settings(environ: Mapping[str, str] | None = None, *, mode: str | None 
         audit_checkpoint_every=_whole_number(
             env, "RISKASSESS_AUDIT_CHECKPOINT_EVERY", Settings.audit_checkpoint_every, 0, 10**6
         ),
+        trusted_proxies=_whole_number(env, "RISKASSESS_TRUSTED_PROXIES", 0, 0, 5),
     )
+
+
+# Words that mark a value copied from an example or a template rather than generated.
+PLACEHOLDER_WORDS = ("change", "example", "secret", "default", "placeholder", "insecure")
+# A command to show, not a secret.
+GENERATE_SECRET = "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"  # noqa: S105  # nosec B105
+
+
+def _looks_like_placeholder(secret: str) -> bool:
+    """A secret typed or copied rather than generated: few distinct characters ("x" * 40,
+    a repeated word) or a template's word. A generated one, even in hex (16 symbols), has
+    far more than 8 distinct characters in 32."""
+    lowered = secret.lower()
+    return len(set(secret)) < 8 or any(word in lowered for word in PLACEHOLDER_WORDS)
 
 
 def check_settings(settings: Settings) -> None:
@@ -135,11 +154,18 @@ def check_settings(settings: Settings) -> None:
         return
     if settings.mode == "production":
         if settings.debug:
-            raise ConfigError("Debug mode cannot be used in production (unset RISKASSESS_DEBUG).")
+            raise ConfigError(
+                "Debug mode cannot be used in production (unset RISKASSESS_DEBUG and FLASK_DEBUG)."
+            )
         if len(settings.secret_key) < 32:
             raise ConfigError(
                 "RISKASSESS_SECRET_KEY must be set to a random value of at least 32 characters "
-                "in production."
+                f"in production (generate one with {GENERATE_SECRET})."
+            )
+        if _looks_like_placeholder(settings.secret_key):
+            raise ConfigError(
+                "RISKASSESS_SECRET_KEY looks like a placeholder, not a random value; "
+                f"generate one with {GENERATE_SECRET}."
             )
         if not settings.keyring_path.is_file():
             raise ConfigError(
@@ -168,3 +194,22 @@ def demo_secret_key(instance: Path) -> str:
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(secret + "\n")
     return secret
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """How `riskassess serve` runs gunicorn: worker processes, threads in each, and the
+    seconds a request may take before its worker is restarted."""
+
+    workers: int = 2
+    threads: int = 4
+    timeout: int = 30
+
+
+def load_server_settings(environ: Mapping[str, str] | None = None) -> ServerSettings:
+    env = os.environ if environ is None else environ
+    return ServerSettings(
+        workers=_whole_number(env, "RISKASSESS_WORKERS", ServerSettings.workers, 1, 64),
+        threads=_whole_number(env, "RISKASSESS_THREADS", ServerSettings.threads, 1, 64),
+        timeout=_whole_number(env, "RISKASSESS_TIMEOUT", ServerSettings.timeout, 5, 3600),
+    )

@@ -63,7 +63,7 @@ def keyring_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _postgres_schema_url(base_url: str) -> tuple[str, str]:
+def postgres_schema_url(base_url: str) -> tuple[str, str]:
     """A private schema per test run, so runs never see each other's rows."""
     schema = "ra_test_" + secrets.token_hex(4)
     url = make_url(base_url)
@@ -74,7 +74,7 @@ def _postgres_schema_url(base_url: str) -> tuple[str, str]:
     return scoped.render_as_string(hide_password=False), schema
 
 
-def _drop_postgres_schema(base_url: str, schema: str) -> None:
+def drop_postgres_schema(base_url: str, schema: str) -> None:
     conninfo = make_url(base_url).set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute(f"DROP SCHEMA {schema} CASCADE")
@@ -87,26 +87,26 @@ def database_url(
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
         migrate.upgrade(url)
-        _claim(url)
+        claim_database(url)
         yield url
         return
     base = os.environ.get("RISKASSESS_TEST_POSTGRES_URL")
     if not base:
         skip_or_fail("RISKASSESS_TEST_POSTGRES_URL is not set")
         return
-    url, schema = _postgres_schema_url(base)
+    url, schema = postgres_schema_url(base)
     try:
         migrate.upgrade(url)
-        _claim(url)
+        claim_database(url)
         yield url
     finally:
-        _drop_postgres_schema(base, schema)
+        drop_postgres_schema(base, schema)
 
 
-def _claim(url: str) -> None:
+def claim_database(url: str, mode: str = "production") -> None:
     engine = make_engine(url)
     with transaction(make_session_factory(engine)) as session:
-        claim_mode(session, "production")
+        claim_mode(session, mode)
     engine.dispose()
 
 
@@ -321,3 +321,21 @@ def rate_everything(
         },
     )
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+
+
+# The enrolment page shows the authenticator key in groups of four, beside the QR code.
+MFA_KEY_ON_PAGE = re.compile(r'<code class="secret">([A-Z2-7 ]+)</code>')
+
+
+def totp_code(key: str, at: float | None = None) -> str:
+    """The six digits an authenticator app shows for `key` (as on the page) at time `at`."""
+    import base64
+    import time
+
+    from cryptography.hazmat.primitives.hashes import SHA1
+    from cryptography.hazmat.primitives.twofactor.totp import TOTP
+
+    secret = base64.b32decode(key.replace(" ", ""))
+    hmac_sha1 = SHA1()  # noqa: S303 - RFC 6238's HMAC, not a bare digest  # nosec B303
+    totp = TOTP(secret, 6, hmac_sha1, 30)
+    return totp.generate(time.time() if at is None else at).decode()

@@ -21,6 +21,7 @@ from flask.sessions import SessionInterface, SessionMixin, session_json_serializ
 from sqlalchemy import delete, or_, update
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.datastructures import CallbackDict
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from riskassess.accounts.models import LoginSession
@@ -30,6 +31,9 @@ from riskassess.core.db import utcnow
 # How often a busy session's last-seen time is written: the idle timeout is this precise.
 TOUCH_EVERY = timedelta(minutes=1)
 USER_KEY = "_user_id"  # where flask-login keeps the logged-in user's id
+# Requests that need no session: a stylesheet, a load balancer's health checks. They never
+# read or write the store, and never create a session.
+SESSIONLESS_ENDPOINTS = frozenset({"static", "health.healthz", "health.readyz"})
 
 
 def key_hash(session_id: str) -> str:
@@ -218,6 +222,19 @@ class ServerSession(CallbackDict[str, Any], SessionMixin):
         self.rotate = False  # give it a new id when it is saved (at login)
 
 
+def _endpoint(app: Flask, request: Request) -> str | None:
+    """The endpoint the request will reach. Flask opens the session before it matches the
+    URL (so `request.endpoint` is still None here); matching again costs microseconds."""
+    adapter = app.create_url_adapter(request)
+    if adapter is None:
+        return None
+    try:
+        endpoint, _arguments = adapter.match()
+    except HTTPException:  # no route, a redirect, a wrong method
+        return None
+    return str(endpoint)
+
+
 class ServerSessionInterface(SessionInterface):
     serializer = session_json_serializer
 
@@ -234,8 +251,8 @@ class ServerSessionInterface(SessionInterface):
 
     def open_session(self, app: Flask, request: Request) -> ServerSession:
         session_id = request.cookies.get(self.get_cookie_name(app))
-        if request.endpoint == "static":
-            return ServerSession()  # a stylesheet needs no session: no store round trip
+        if _endpoint(app, request) in SESSIONLESS_ENDPOINTS:
+            return ServerSession()  # no store round trip; an empty session is never saved
         if not session_id or len(session_id) > 128 or not session_id.isascii():
             return ServerSession()
         key = key_hash(session_id)

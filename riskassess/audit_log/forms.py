@@ -50,6 +50,7 @@ ACTION_LABELS = {
     "account:password:reset": _l("Chose a new password with a reset code"),
     "admin:user:create": _l("Created a user account"),
     "admin:user:list": _l("Listed the user accounts"),
+    "admin:database:restore": _l("Restored the database from a backup"),
     "case:case:create": _l("Created a case"),
     "case:case:list": _l("Listed the unit's cases"),
     "case:case:read": _l("Opened a case"),

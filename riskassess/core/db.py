@@ -15,10 +15,13 @@ from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator, create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+PG_CONNECT_TIMEOUT = 10  # seconds
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -78,13 +81,27 @@ def private_sqlite_file(url: str) -> None:
             each.chmod(0o600)
 
 
+def sqlite_uri(path: Path, mode: str) -> str:
+    """A SQLite URI that opens an existing file read-only ("ro") or read-write without ever
+    creating it ("rw"); the path is quoted, so "?", "#" or "%" in it stay part of the name."""
+    return f"file:{quote(str(path.resolve()))}?mode={mode}"
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    # Statement parameters (ciphertext, blind-index values, usernames) never appear in an
+    # error message or a log line.
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         private_sqlite_file(url)
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    connect_args: dict[str, Any] = {}
+    if "connect_timeout" not in make_url(url).query:
+        # An unreachable server fails a request (and /readyz) in seconds, not after TCP's
+        # own minutes-long timeout.
+        connect_args["connect_timeout"] = PG_CONNECT_TIMEOUT
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
 
 
 def _configure_sqlite(engine: Engine) -> None:

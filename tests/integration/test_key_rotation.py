@@ -5,6 +5,7 @@ keyring that does not belong to the database."""
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -234,7 +235,7 @@ def test_check_command_names_a_wrong_keyring_in_one_line(
         "RISKASSESS_DATABASE_URL": database_url,
         "RISKASSESS_KEYRING": str(stranger),
         "RISKASSESS_MODE": "production",
-        "RISKASSESS_SECRET_KEY": "s" * 40,
+        "RISKASSESS_SECRET_KEY": secrets.token_urlsafe(32),
     }
     env.pop("RISKASSESS_DEBUG", None)
     done = subprocess.run(

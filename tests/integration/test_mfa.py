@@ -3,7 +3,6 @@ refused, an administrator's reset, and the choice the demo leaves to each user."
 
 from __future__ import annotations
 
-import base64
 import re
 import time
 from collections.abc import Iterator
@@ -11,8 +10,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from cryptography.hazmat.primitives.hashes import SHA1
-from cryptography.hazmat.primitives.twofactor.totp import TOTP
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
@@ -24,7 +21,7 @@ from riskassess.cli import main
 from riskassess.config import load_settings
 from riskassess.core.audit import AuditEntry
 from riskassess.core.keys import DataKey
-from tests.conftest import PASSWORD, World, csrf, make_settings
+from tests.conftest import MFA_KEY_ON_PAGE, PASSWORD, World, csrf, make_settings, totp_code
 
 WRONG = "Koden är fel eller har redan använts"
 
@@ -38,8 +35,7 @@ def strict_app(database_url: str, keyring_path: Path, app: Flask) -> Iterator[Fl
 
 
 def _code(secret: str, at: float | None = None) -> str:
-    totp = TOTP(base64.b32decode(secret), 6, SHA1(), 30)  # noqa: S303 - RFC 6238's HMAC  # nosec
-    return totp.generate(time.time() if at is None else at).decode()
+    return totp_code(secret, at)
 
 
 def _password(client: FlaskClient, username: str) -> str:
@@ -64,7 +60,7 @@ def _enrol(client: FlaskClient, setup_path: str) -> tuple[str, list[str]]:
     """Scan (read the key off the page), confirm with a code; returns the key and the codes."""
     page = client.get(setup_path).get_data(as_text=True)
     assert '<svg role="img" aria-label=' in page  # the QR code, inline
-    found = re.search(r'<code class="secret">([A-Z2-7 ]+)</code>', page)
+    found = MFA_KEY_ON_PAGE.search(page)
     assert found
     secret = found.group(1).replace(" ", "")
     assert found.group(1) in client.get(setup_path).get_data(as_text=True)  # same key on reload

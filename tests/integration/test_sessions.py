@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -217,11 +218,38 @@ def test_session_times_are_checked_at_start(name: str, value: str) -> None:
         load_settings({name: value})
 
 
+class CountingStore:
+    """A session store that counts what is asked of it."""
+
+    def __init__(self, inner: SessionStore) -> None:
+        self.inner = inner
+        self.calls: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        self.calls.append(name)
+        return getattr(self.inner, name)
+
+
 @pytest.mark.usefixtures("users")
-def test_static_files_leave_the_session_alone(store_app: Flask) -> None:
+@pytest.mark.parametrize("path", ["/static/style.css", "/healthz", "/readyz"])
+def test_static_files_and_health_checks_leave_the_session_store_alone(
+    store_app: Flask, path: str
+) -> None:
     client = _login(store_app)
     before = _cookie(client)
-    response = client.get("/static/style.css")
-    response.close()
+    interface = store_app.session_interface
+    counting = CountingStore(interface.store)  # type: ignore[attr-defined]
+    interface.store = counting  # type: ignore[attr-defined]
+    try:
+        response = client.get(path)
+        response.close()
+        anonymous = store_app.test_client().get(path)
+        anonymous.close()
+        assert counting.calls == []  # not even a load for the logged-in user's cookie
+        client.get("/instruments")
+        assert counting.calls[:1] == ["load"]  # a page does load it (the counter counts)
+    finally:
+        interface.store = counting.inner  # type: ignore[attr-defined]
     assert response.status_code == 200 and "Set-Cookie" not in response.headers
+    assert anonymous.status_code == 200 and "Set-Cookie" not in anonymous.headers
     assert _cookie(client) == before and _logged_in(client)

@@ -67,6 +67,9 @@ EVERY_USER = {role: 200 for role in ROLES if role != "anonymous"}
 
 MATRIX: dict[str, Route] = {
     "static": Route("GET", "/static/style.css", {role: 200 for role in ROLES}),
+    # A load balancer's checks: public, no session, no case data, no audit entry.
+    "health.healthz": Route("GET", "/healthz", {role: 200 for role in ROLES}),
+    "health.readyz": Route("GET", "/readyz", {role: 200 for role in ROLES}),
     "accounts.index": Route("GET", "/", {role: 302 for role in ROLES}),
     "accounts.login": Route("GET", "/login", {"anonymous": 200} | {r: 302 for r in ROLES[1:]}),
     "accounts.logout": Route("POST", "/logout", {role: 302 for role in ROLES}),

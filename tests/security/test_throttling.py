@@ -124,7 +124,7 @@ def test_an_administrator_unlocks_an_account_from_the_command_line(
         "RISKASSESS_DATABASE_URL": database_url,
         "RISKASSESS_KEYRING": str(keyring_path),
         "RISKASSESS_MODE": "production",
-        "RISKASSESS_SECRET_KEY": "cli-test-secret-" + "x" * 32,
+        "RISKASSESS_SECRET_KEY": secrets.token_urlsafe(32),
         "RISKASSESS_REDIS_URL": url,
         "RISKASSESS_REDIS_PREFIX": prefix,
     }
