@@ -32,13 +32,13 @@ from riskassess.instruments.loader import load_directories
 def demo(host: str, port: int, reset: bool, yes: bool) -> None:
     """Serve demo mode: fictional data, its own database and keys, created on first start."""
     from riskassess.app import create_app
-    from riskassess.training.demo import check_resettable, reset_demo
+    from riskassess.training.demo import check_demo_database, reset_demo
     from riskassess.training.seed import DEMO_PASSWORD, DEMO_USERS
 
     with operator_errors():
         settings = settings_for("demo")
         if reset:
-            check_resettable(settings)
+            check_demo_database(settings)
             if not yes:
                 click.confirm(
                     "Delete everything done in the demo since it was seeded (course results "
@@ -61,8 +61,11 @@ def prepare_demo(settings: Settings) -> Settings:
     from riskassess.accounts.passwords import Passwords
     from riskassess.config import demo_secret_key
     from riskassess.core.keys import Vault
+    from riskassess.training.demo import check_demo_database
     from riskassess.training.seed import is_seeded, seed_demo
 
+    # Before anything is created or migrated: a production database is never touched.
+    check_demo_database(settings)
     if not settings.secret_key:
         settings = settings.with_overrides(secret_key=demo_secret_key(settings.instance_path))
     if not settings.keyring_path.exists():

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import MetaData, inspect
+from sqlalchemy import MetaData, create_engine, inspect
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import Session
 
@@ -39,26 +39,28 @@ def _check_demo_database(bind: Engine | Connection) -> bool:
     if InstallationSetting.__tablename__ not in tables:
         raise ModeMismatch(
             "The configured database holds tables but records no mode: it is not the demo's, "
-            "and `riskassess demo --reset` leaves it alone."
+            "and the demo leaves it alone."
         )
     with Session(bind) as session:
         mode = database_mode(session)
     if mode != "demo":
         raise ModeMismatch(
-            f"The configured database belongs to {mode or 'no'} mode: "
-            "`riskassess demo --reset` deletes only the demo's database."
+            f"The configured database belongs to {mode or 'no'} mode: the demo never uses, "
+            "migrates or deletes any database but its own."
         )
     return True
 
 
-def check_resettable(settings: Settings) -> None:
-    """Raise ModeMismatch unless the configured database is the demo's (or does not exist)."""
+def check_demo_database(settings: Settings) -> None:
+    """Raise ModeMismatch unless the configured database is the demo's, empty or not there
+    yet. Checked before the demo migrates, seeds or resets anything."""
     if not settings.is_demo:
-        raise ModeMismatch("Only demo mode can be reset.")
+        raise ModeMismatch("Only demo mode can use or reset the demo's database.")
     file = _sqlite_file(settings.database_url)
     if file is not None and not file.exists():
         return
-    engine = make_engine(settings.database_url)
+    # A plain engine: the app's SQLite set-up would switch a foreign file to WAL mode.
+    engine = create_engine(settings.database_url)
     try:
         _check_demo_database(engine)
     finally:
@@ -69,7 +71,7 @@ def reset_demo(settings: Settings) -> Path | None:
     """Delete the demo's database (a SQLite file, or every table of another database's
     schema) after checking that it is the demo's. Returns where the old checkpoint file was
     moved, if there was one. Seeding anew is `prepare_demo`'s work."""
-    check_resettable(settings)
+    check_demo_database(settings)
     file = _sqlite_file(settings.database_url)
     if file is not None:
         for each in (file, Path(f"{file}-wal"), Path(f"{file}-shm"), Path(f"{file}-journal")):
