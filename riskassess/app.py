@@ -1,8 +1,9 @@
 """The application factory: settings -> instruments, keyring, database -> extensions -> blueprints.
 
-Nothing happens at import. A broken instrument file, a missing keyring, a keyring that does not
-unwrap this database's data keys, or a database of the other mode stops create_app with an
-exception whose message is meant for the operator.
+Nothing happens at import. A broken instrument file (in demo mode also a broken training
+vignette), a missing keyring, a keyring that does not unwrap this database's data keys, or a
+database of the other mode stops create_app with an exception whose message is meant for the
+operator.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from riskassess.health import init_health
 from riskassess.instruments.loader import load_directories
 from riskassess.instruments.services import check_recorded_versions
 from riskassess.logs import install_request_log
+from riskassess.training.vignettes import VignetteRegistry, load_vignettes
 from riskassess.web import (
     EXTENSION,
     AppState,
@@ -58,6 +60,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or load_settings()
     check_settings(settings)
     instruments = load_directories(settings.instruments_dirs)
+    # Training exists in demo mode only: production never reads a vignette.
+    vignettes = (
+        load_vignettes(settings.vignettes_dirs, instruments)
+        if settings.is_demo
+        else VignetteRegistry()
+    )
     keyring_file = KeyringFile(settings.keyring_path)
     engine = make_engine(settings.database_url)
     try:
@@ -104,6 +112,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         instruments=instruments,
         passwords=Passwords(settings.password_time_cost, settings.password_memory_kib),
         sessions=sessions,
+        vignettes=vignettes,
     )
     Babel(app, locale_selector=select_locale)
     CSRFProtect(app)

@@ -25,7 +25,7 @@ from riskassess.core import migrate
 from riskassess.core.crypto import Keyring
 from riskassess.core.db import make_engine, make_session_factory, transaction
 from riskassess.instruments.cli import instruments
-from riskassess.training.cli import demo
+from riskassess.training.cli import demo, vignettes
 
 
 @click.group()
@@ -33,7 +33,7 @@ def main() -> None:
     """riskassess: structured professional judgement for social services."""
 
 
-for command in (demo, users, audit, instruments, retention):
+for command in (demo, users, audit, instruments, retention, vignettes):
     main.add_command(command)
 
 

@@ -22,6 +22,7 @@ from riskassess.core.db import make_engine, make_session_factory, private_sqlite
 from riskassess.core.installation import ModeMismatch, claim_mode
 from riskassess.errors import DomainError
 from riskassess.instruments.loader import InstrumentError
+from riskassess.training.vignettes import VignetteError
 
 CLI_ACTOR = Actor.system("cli")
 T = TypeVar("T")
@@ -35,6 +36,10 @@ def operator_errors() -> Iterator[None]:
     except InstrumentError as exc:
         raise click.ClickException(
             "Instrument files have problems:\n" + "\n".join(exc.problems)
+        ) from None
+    except VignetteError as exc:
+        raise click.ClickException(
+            "Vignette files have problems:\n" + "\n".join(exc.problems)
         ) from None
     except (BackupError, ConfigError, KeyringError, ModeMismatch, DomainError) as exc:
         raise click.ClickException(str(exc)) from None

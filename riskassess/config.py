@@ -15,6 +15,9 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
 SHIPPED_INSTRUMENTS = PROJECT_ROOT / "instruments"
+# Training vignettes are data like instruments; they live beside them, in a folder the
+# instrument loader never reads (it reads only the top level of a folder).
+SHIPPED_VIGNETTES = SHIPPED_INSTRUMENTS / "vignettes"
 MODES = ("production", "demo")
 DEMO_SECRET_FILE = "demo-secret-key"  # noqa: S105 - a file name, not a secret  # nosec B105
 
@@ -31,6 +34,9 @@ class Settings:
     secret_key: str
     instance_path: Path
     instruments_dirs: tuple[Path, ...]
+    # Training vignettes: the shipped folder, then local folders (licensed course material).
+    # Read in demo mode only.
+    vignettes_dirs: tuple[Path, ...] = (SHIPPED_VIGNETTES,)
     debug: bool = False
     testing: bool = False
     # Argon2 cost; tests lower it so a suite with many logins stays quick.
@@ -99,6 +105,8 @@ def load_settings(environ: Mapping[str, str] | None = None, *, mode: str | None 
     keyring = Path(env.get("RISKASSESS_KEYRING", str(instance / f"{prefix}-keyring.json")))
     extra = env.get("RISKASSESS_INSTRUMENTS_PATH", "")
     dirs = [SHIPPED_INSTRUMENTS] + [Path(p) for p in extra.split(os.pathsep) if p]
+    extra_vignettes = env.get("RISKASSESS_VIGNETTES_PATH", "")
+    vignette_dirs = [SHIPPED_VIGNETTES] + [Path(p) for p in extra_vignettes.split(os.pathsep) if p]
     secret = env.get("RISKASSESS_SECRET_KEY", "")
     return Settings(
         mode=chosen_mode,
@@ -107,6 +115,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, mode: str | None 
         secret_key=secret,
         instance_path=instance,
         instruments_dirs=tuple(dirs),
+        vignettes_dirs=tuple(vignette_dirs),
         # Flask reads FLASK_DEBUG by itself; both count, so neither can slip past production.
         debug=_flag(env.get("RISKASSESS_DEBUG")) or _flag(env.get("FLASK_DEBUG")),
         secure_cookies=chosen_mode == "production",

@@ -32,6 +32,7 @@ from riskassess.core.crypto import Keyring, KeyringError
 from riskassess.core.keys import KeyringFile, UnreadableData, Vault
 from riskassess.core.permissions import Permission, role_has
 from riskassess.instruments.loader import InstrumentRegistry
+from riskassess.training.vignettes import VignetteRegistry
 
 F = TypeVar("F", bound=Callable[..., Any])
 PUBLIC = "public"
@@ -48,6 +49,8 @@ class AppState:
     instruments: InstrumentRegistry
     passwords: Passwords
     sessions: SessionStore
+    # Training vignettes: read in demo mode only; empty in production.
+    vignettes: VignetteRegistry
 
     @property
     def keyring(self) -> Keyring:

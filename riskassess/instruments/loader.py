@@ -32,6 +32,10 @@ TOP_KEYS = {
     "schema", "id", "version", "family", "source", "unverified", "title", "note", "applies",
     "features", "scales", "domains", "judgement", "research_index", "rules",
 }  # fmt: skip
+VIGNETTE_MISPLACED = (
+    "{name}: is a training vignette, not an instrument: put it in a vignette folder "
+    "(RISKASSESS_VIGNETTES_PATH)"
+)
 RULE_KEYS = {"id", "kind", "message", "when_judgement", "ratings", "min_items", "items", "max"}
 
 
@@ -43,8 +47,9 @@ class InstrumentError(Exception):
         self.problems = problems
 
 
-class _Checker:
-    """Collects problems for one file while the definition is being built."""
+class FileChecker:
+    """Collects problems for one file while a definition is being built (instrument files
+    here, training vignettes in riskassess.training.vignettes)."""
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -122,7 +127,7 @@ def _describe(pattern: re.Pattern[str]) -> str:
     }.get(pattern, pattern.pattern)
 
 
-def _scale(check: _Checker, code: str, raw: Any) -> Scale:
+def _scale(check: FileChecker, code: str, raw: Any) -> Scale:
     where = f"scale '{code}'"
     spec = check.table(raw, where, {"kind", "levels"})
     kind = spec.get("kind")
@@ -148,7 +153,7 @@ def _scale(check: _Checker, code: str, raw: Any) -> Scale:
     return Scale(code, str(kind), tuple(levels))
 
 
-def _domains(check: _Checker, raw: Any, scales: Mapping[str, Scale]) -> tuple[Domain, ...]:
+def _domains(check: FileChecker, raw: Any, scales: Mapping[str, Scale]) -> tuple[Domain, ...]:
     if not isinstance(raw, list) or not raw:
         check.problem("domains", "at least one domain is needed")
         return ()
@@ -206,7 +211,7 @@ def _domains(check: _Checker, raw: Any, scales: Mapping[str, Scale]) -> tuple[Do
 
 
 def _rules(
-    check: _Checker, raw: Any, domains: tuple[Domain, ...], judgement: tuple[Level, ...]
+    check: FileChecker, raw: Any, domains: tuple[Domain, ...], judgement: tuple[Level, ...]
 ) -> tuple[Rule, ...]:
     if raw is None:
         return ()
@@ -265,7 +270,7 @@ def _rules(
     return tuple(rules)
 
 
-def _read_toml(content: bytes, name: str) -> dict[str, Any]:
+def read_toml(content: bytes, name: str) -> dict[str, Any]:
     try:
         return tomllib.loads(content.decode("utf-8"))
     except UnicodeDecodeError:
@@ -275,7 +280,7 @@ def _read_toml(content: bytes, name: str) -> dict[str, Any]:
 
 
 def _build(raw: Mapping[str, Any], content: bytes, name: str, path: str) -> Instrument:
-    check = _Checker(name)
+    check = FileChecker(name)
     check.table(raw, "header", TOP_KEYS)
     if raw.get("schema") != SCHEMA_VERSION:
         check.problem("schema", f"must be {SCHEMA_VERSION}")
@@ -359,9 +364,11 @@ def _build(raw: Mapping[str, Any], content: bytes, name: str, path: str) -> Inst
 
 def parse_definition(content: bytes, name: str, path: str = "") -> Instrument:
     """Build an instrument from a file's bytes; raise InstrumentError listing every problem."""
-    raw = _read_toml(content, name)
+    raw = read_toml(content, name)
     if "overlay" in raw:
         raise InstrumentError([f"{name}: is an overlay file, not an instrument"])
+    if "vignette" in raw:
+        raise InstrumentError([VIGNETTE_MISPLACED.format(name=name)])
     return _build(raw, content, name, path or name)
 
 
@@ -384,7 +391,7 @@ class Overlay:
 
 
 def _overlay(raw: Mapping[str, Any], name: str) -> Overlay:
-    check = _Checker(name)
+    check = FileChecker(name)
     check.table(raw, "header", {"overlay", "instrument", "version", "guidance"})
     if raw.get("overlay") != OVERLAY_VERSION:
         check.problem("overlay", f"must be {OVERLAY_VERSION}")
@@ -446,10 +453,12 @@ def load_directories(directories: Iterable[Path]) -> InstrumentRegistry:
         for path in sorted(directory.glob("*.toml")):
             try:
                 content = path.read_bytes()
-                raw = _read_toml(content, path.name)
+                raw = read_toml(content, path.name)
                 if "overlay" in raw:
                     overlays.append(_overlay(raw, path.name))
                     continue
+                if "vignette" in raw:
+                    raise InstrumentError([VIGNETTE_MISPLACED.format(name=path.name)])
                 instrument = _build(raw, content, path.name, str(path))
             except InstrumentError as exc:
                 problems.extend(exc.problems)

@@ -1,6 +1,10 @@
-"""The `riskassess demo` command: demo mode on its own database, keys and secret."""
+"""The `riskassess demo` command (demo mode on its own database, keys and secret) and
+`riskassess vignettes` (training vignette files)."""
 
 from __future__ import annotations
+
+import sys
+from pathlib import Path
 
 import click
 from sqlalchemy.orm import Session
@@ -19,13 +23,33 @@ from riskassess.instruments.loader import load_directories
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-def demo(host: str, port: int) -> None:
+@click.option(
+    "--reset",
+    is_flag=True,
+    help="First delete the demo database and seed it anew (refuses any database but the demo's).",
+)
+@click.option("--yes", is_flag=True, help="With --reset: do not ask first.")
+def demo(host: str, port: int, reset: bool, yes: bool) -> None:
     """Serve demo mode: fictional data, its own database and keys, created on first start."""
     from riskassess.app import create_app
+    from riskassess.training.demo import check_demo_database, reset_demo
     from riskassess.training.seed import DEMO_PASSWORD, DEMO_USERS
 
     with operator_errors():
-        app = create_app(prepare_demo(settings_for("demo")))
+        settings = settings_for("demo")
+        if reset:
+            check_demo_database(settings)
+            if not yes:
+                click.confirm(
+                    "Delete everything done in the demo since it was seeded (course results "
+                    "included) and seed it anew?",
+                    abort=True,
+                )
+            moved = reset_demo(settings)
+            click.echo("Deleted the demo database.")
+            if moved is not None:
+                click.echo(f"Moved the old demo audit checkpoints to {moved}.")
+        app = create_app(prepare_demo(settings))
     click.echo(f"Demo mode at http://{host}:{port}/  (all data is fictional)")
     click.echo(f"Demo accounts (password {DEMO_PASSWORD}): " + ", ".join(u[0] for u in DEMO_USERS))
     app.run(host=host, port=port, debug=False, use_reloader=False)
@@ -37,8 +61,11 @@ def prepare_demo(settings: Settings) -> Settings:
     from riskassess.accounts.passwords import Passwords
     from riskassess.config import demo_secret_key
     from riskassess.core.keys import Vault
+    from riskassess.training.demo import check_demo_database
     from riskassess.training.seed import is_seeded, seed_demo
 
+    # Before anything is created or migrated: a production database is never touched.
+    check_demo_database(settings)
     if not settings.secret_key:
         settings = settings.with_overrides(secret_key=demo_secret_key(settings.instance_path))
     if not settings.keyring_path.exists():
@@ -58,3 +85,27 @@ def prepare_demo(settings: Settings) -> Settings:
     if with_session(settings, seed):
         click.echo("Seeded fictional demo data.")
     return settings
+
+
+@click.group()
+def vignettes() -> None:
+    """Training vignettes (fictional cases with a reference rating)."""
+
+
+@vignettes.command("validate")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+def vignettes_validate(paths: tuple[Path, ...]) -> None:
+    """Check vignette files or folders (default: every configured vignette folder) against
+    the installed instruments."""
+    from riskassess.training.vignettes import VignetteError, load_vignettes
+
+    with operator_errors():
+        settings = settings_for()
+        instruments = load_directories(settings.instruments_dirs)
+    try:
+        checked = len(load_vignettes(paths or settings.vignettes_dirs, instruments).all())
+    except VignetteError as exc:
+        for line in exc.problems:
+            click.echo(line, err=True)
+        sys.exit(1)
+    click.echo(f"{checked} vignette file(s) valid.")
