@@ -106,6 +106,7 @@ def test_the_wapiti_command_stays_on_the_server_and_keeps_the_session(tmp_path: 
     assert option("--scope") == "folder"
     assert option("--endpoint").startswith(f"http://{HOST}:")
     assert option("--exclude") == f"{base}/logout*"
+    assert option("--skip") == "csrf_token"
     assert option("--cookie") == str(tmp_path / "c.json")
     assert "--no-bugreport" in command
     anonymous = wapiti_command(
