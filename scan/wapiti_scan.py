@@ -1,5 +1,5 @@
-"""`make scan`: the wapiti web scanner against a fresh demo server, logged in as a caseworker
-and as the auditor; any finding of medium severity or higher fails the run.
+"""`make scan`: the wapiti web scanner against fresh demo servers, logged in as a caseworker,
+as the auditor and not logged in; any finding of medium severity or higher fails the run.
 
     .venv/bin/python -m scan.wapiti_scan --wapiti .venv-scan/bin/wapiti [--reports build/scan]
 
