@@ -23,6 +23,8 @@ from http.cookiejar import CookieJar
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
+from scan import processes
+
 HOST = "127.0.0.1"
 # The app ties a login session to the browser's User-Agent (Flask-Login's "strong" session
 # protection), so the login here and the scanner must send the same one. It also marks the
@@ -83,25 +85,14 @@ def demo_server(riskassess: Path, workdir: Path, log: Path) -> Iterator[DemoServ
     whatever happened."""
     port = free_port()
     env = clean_environment() | {"RISKASSESS_INSTANCE_PATH": str(workdir / "instance")}
-    with log.open("wb") as output:
-        process = subprocess.Popen(  # noqa: S603 - our own command, arguments we built
-            [str(riskassess), "demo", "--host", HOST, "--port", str(port)],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
+    command = [str(riskassess), "demo", "--host", HOST, "--port", str(port)]
+    process = processes.start(command, log, env)
     server = DemoServer(f"http://{HOST}:{port}", process, log)
     try:
         _wait_until_serving(server, timeout=120)
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        processes.stop(process)
 
 
 def _wait_until_serving(server: DemoServer, timeout: float) -> None:
