@@ -6,8 +6,17 @@ STAMP := $(VENV)/.installed-stamp
 LOCK := requirements.lock
 PORT ?= 5000
 HOST ?= 127.0.0.1
+# The web scanner (wapiti) has its own virtualenv and hash-locked file: its dependencies must
+# not clash with the app's, and it needs Python 3.12 or newer. The first one found is used.
+SCAN_VENV := .venv-scan
+SCAN_LOCK := requirements-scan.lock
+SCAN_STAMP := $(SCAN_VENV)/.installed-stamp
+SCAN_PYTHON ?= $(shell for p in python3.14 python3.13 python3.12 python3 \
+	$$HOME/.pyenv/versions/3.1[234]*/bin/python3; do \
+	"$$p" -c 'import sys; sys.exit(sys.version_info[:2] < (3, 12))' 2>/dev/null \
+	&& { command -v "$$p"; break; }; done)
 
-.PHONY: help install lock demo test lint format typecheck pytest translations clean
+.PHONY: help install lock lock-scan demo test lint format typecheck pytest scan scan-run translations clean
 .DEFAULT_GOAL := help
 
 help: ## List the targets
@@ -32,30 +41,55 @@ lock: ## Re-resolve requirements.lock (with hashes) from pyproject.toml
 		--universal --python-version 3.11 --generate-hashes \
 		--custom-compile-command 'make lock' --output-file $(LOCK)
 
+# Like `lock`, for the scanner's own virtualenv.
+lock-scan: ## Re-resolve requirements-scan.lock (with hashes) from scan/requirements.in
+	test -x $(BIN)/uv || ($(PYTHON) -m venv $(VENV) && \
+		$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK))
+	$(BIN)/uv pip compile scan/requirements.in --universal --python-version 3.12 \
+		--generate-hashes --custom-compile-command 'make lock-scan' --output-file $(SCAN_LOCK)
+
+# Wheels only: no package's build step runs unhashed code.
+$(SCAN_STAMP): $(SCAN_LOCK)
+	rm -rf $(SCAN_VENV)
+	$(SCAN_PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/python -m pip install --quiet --only-binary :all: --require-hashes -r $(SCAN_LOCK)
+	$(SCAN_VENV)/bin/python -m pip check
+	touch $(SCAN_STAMP)
+
 demo: $(STAMP) ## Serve demo mode (fictional data); `make demo PORT=8080` picks the port
 	$(BIN)/riskassess demo --host $(HOST) --port $(PORT)
 
-test: lint typecheck pytest ## Run the whole suite: ruff, mypy, pytest (unit, integration, browser, security)
+test: lint typecheck pytest scan ## Run the whole suite: ruff, mypy, pytest (unit, integration, browser, security), scan
 
 lint: $(STAMP) ## ruff lint and format check, bandit on the package
-	$(BIN)/ruff check riskassess tests migrations benchmarks
-	$(BIN)/ruff format --check riskassess tests migrations benchmarks
+	$(BIN)/ruff check riskassess tests migrations benchmarks scan
+	$(BIN)/ruff format --check riskassess tests migrations benchmarks scan
 	$(BIN)/bandit --quiet --configfile pyproject.toml --recursive riskassess
 
 format: $(STAMP) ## Format the code with ruff
-	$(BIN)/ruff check --fix riskassess tests migrations benchmarks
-	$(BIN)/ruff format riskassess tests migrations benchmarks
+	$(BIN)/ruff check --fix riskassess tests migrations benchmarks scan
+	$(BIN)/ruff format riskassess tests migrations benchmarks scan
 
-typecheck: $(STAMP) ## mypy on the package
-	$(BIN)/mypy riskassess
+typecheck: $(STAMP) ## mypy on the package and the scan
+	$(BIN)/mypy riskassess scan
 
 pytest: $(STAMP) ## pytest only
 	$(BIN)/python -m pytest
+
+# Without Python 3.12+ the scan is skipped, except with RISKASSESS_REQUIRE_ALL_SUITES=1 (CI).
+scan: $(STAMP) ## wapiti on a throwaway demo, loopback only, as caseworker, auditor and anonymous
+	@if [ -n "$(SCAN_PYTHON)" ]; then $(MAKE) --no-print-directory scan-run; \
+	elif [ "$$RISKASSESS_REQUIRE_ALL_SUITES" = 1 ]; then \
+		echo "scan: wapiti needs Python 3.12 or newer; none found (set SCAN_PYTHON)" >&2; exit 1; \
+	else echo "scan: skipped: wapiti needs Python 3.12 or newer; none found (set SCAN_PYTHON)"; fi
+
+scan-run: $(STAMP) $(SCAN_STAMP)
+	$(BIN)/python -m scan.wapiti_scan --wapiti $(SCAN_VENV)/bin/wapiti --reports build/scan
 
 translations: $(STAMP) ## Extract messages, update the catalogues and compile them
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ --no-location --sort-output -o riskassess/translations/messages.pot .
 	$(BIN)/pybabel update -i riskassess/translations/messages.pot -d riskassess/translations --no-fuzzy-matching --ignore-obsolete
 	$(BIN)/pybabel compile -d riskassess/translations --statistics
 
-clean: ## Remove the virtual environment and caches (keeps instance/)
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+clean: ## Remove the virtual environments, caches and scan reports (keeps instance/)
+	rm -rf $(VENV) $(SCAN_VENV) .pytest_cache .mypy_cache .ruff_cache build/scan

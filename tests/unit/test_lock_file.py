@@ -1,5 +1,6 @@
 """requirements.lock pins every package with its hashes, agrees with pyproject.toml's direct
-pins, and is what this environment was installed from (`make install`)."""
+pins, and is what this environment was installed from (`make install`); requirements-scan.lock
+does the same for the scanner's own virtualenv and scan/requirements.in."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 from importlib import metadata
+from pathlib import Path
 
 from packaging.markers import Marker
 from packaging.requirements import Requirement
@@ -15,6 +17,7 @@ from packaging.utils import canonicalize_name
 from riskassess.config import PROJECT_ROOT
 
 LOCK = PROJECT_ROOT / "requirements.lock"
+SCAN_LOCK = PROJECT_ROOT / "requirements-scan.lock"
 
 
 @dataclass(frozen=True)
@@ -24,10 +27,10 @@ class Locked:
     hashes: int
 
 
-def _locked() -> dict[str, Locked]:
+def _locked(lock: Path = LOCK) -> dict[str, Locked]:
     """name -> pin, from the lock's `name==version ; marker \\` lines and their hash lines."""
     entries: dict[str, Locked] = {}
-    text = LOCK.read_text(encoding="utf-8")
+    text = lock.read_text(encoding="utf-8")
     for block in re.split(r"\n(?=[A-Za-z0-9])", text):
         first = block.split("\\", 1)[0].strip()
         if not first or first.startswith("#"):
@@ -77,3 +80,15 @@ def test_this_environment_holds_exactly_the_locked_versions() -> None:
             continue  # for another platform
         installed = metadata.version(name)
         assert installed == pin.version, f"{name} {installed} installed, {pin.version} locked"
+
+
+def test_the_scan_lock_hashes_every_package_and_agrees_with_its_input() -> None:
+    locked = _locked(SCAN_LOCK)
+    assert {"wapiti3", "httpx"} <= set(locked)
+    assert not sorted(name for name, pin in locked.items() if pin.hashes == 0)
+    lines = (PROJECT_ROOT / "scan" / "requirements.in").read_text(encoding="utf-8").splitlines()
+    pins = [Requirement(line) for line in lines if line.strip() and not line.startswith("#")]
+    assert pins
+    for requirement in pins:
+        name = canonicalize_name(requirement.name)
+        assert locked[name].version in requirement.specifier, "run `make lock-scan`"
