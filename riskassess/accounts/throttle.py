@@ -50,6 +50,10 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enable
 def init_throttle(app: Flask, settings: Settings) -> None:
     app.config["RATELIMIT_STORAGE_URI"] = settings.redis_url or "memory://"
     app.config["RATELIMIT_KEY_PREFIX"] = f"{settings.redis_prefix}limits"
+    if settings.redis_url:
+        # The storage's own prefix too: without it every key starts "LIMITS:", and a reset
+        # would clear the counts of every installation (and test run) sharing the Redis.
+        app.config["RATELIMIT_STORAGE_OPTIONS"] = {"key_prefix": f"{settings.redis_prefix}limits"}
     limiter.init_app(app)
 
 
