@@ -29,7 +29,7 @@ from riskassess.cases.retention import LOCAL_TIME
 from riskassess.cases.services import Identity, deny, listed_views
 from riskassess.core import audit
 from riskassess.core.db import new_id, utcnow
-from riskassess.core.keys import Vault
+from riskassess.core.keys import UnreadableData, Vault
 from riskassess.errors import N_, AccessDenied, DomainError
 from riskassess.instruments.definition import Instrument
 
@@ -140,6 +140,8 @@ class DueItem:
     caseworker: str  # the responsible caseworker's name, or ""
     identity: Identity | None  # None: protected, or unreadable (see is_unreadable)
     is_unreadable: bool = False
+    # The planned intervention to follow up, from the sealed plan; None when unreadable.
+    intervention: str | None = None
 
     def is_overdue(self, today: date) -> bool:
         return self.due_on < today
@@ -211,13 +213,18 @@ def due_list(
     found.sort(key=lambda row: (row[0], row[2].reference, row[1]))
     cases = {row[2].id: row[2] for row in found}
     views = {v.case.id: v for v in listed_views(session, vault, user, list(cases.values()))}
+    plans = _plans(session, vault, user, [(row[2], row[3]) for row in found if row[1] == PLAN])
     audit.append(
         session,
         user.as_actor(),
         "case:follow_up:list",
         object_type="unit",
         object_id=user.unit_id,
-        details={"cases": sorted(str(case_id) for case_id in cases), "mine": mine},
+        details={
+            "cases": sorted(str(case_id) for case_id in cases),
+            "assessments": sorted(str(assessment_id) for assessment_id in plans),
+            "mine": mine,
+        },
     )
     return [
         DueItem(
@@ -229,9 +236,43 @@ def due_list(
             name or "",
             views[case.id].identity,
             views[case.id].is_unreadable,
+            _intervention(plans.get(assessment.id), follow_up),
         )
         for due, kind, case, assessment, follow_up, name in found
     ]
+
+
+def _plans(
+    session: Session, vault: Vault, user: User, rows: list[tuple[Case, Assessment]]
+) -> dict[uuid.UUID, Content | None]:
+    """The approved content behind the plan follow-ups listed, each assessment opened once;
+    None for one that does not decrypt (with a failure entry), so the list still shows."""
+    from riskassess.assessments.services import open_content  # services imports this module
+
+    plans: dict[uuid.UUID, Content | None] = {}
+    for case, assessment in rows:
+        if assessment.id in plans:
+            continue
+        try:
+            plans[assessment.id] = open_content(session, vault, case, assessment)
+        except UnreadableData as exc:
+            audit.append(
+                session,
+                user.as_actor(),
+                exc.action,
+                object_type=exc.object_type,
+                object_id=exc.object_id,
+                outcome=audit.Outcome.FAILURE,
+                details=exc.details,
+            )
+            plans[assessment.id] = None
+    return plans
+
+
+def _intervention(content: Content | None, follow_up: FollowUp | None) -> str | None:
+    if content is None or follow_up is None or follow_up.plan_row >= len(content.plan):
+        return None
+    return content.plan[follow_up.plan_row].intervention
 
 
 @dataclass(frozen=True)
