@@ -242,7 +242,10 @@ def test_a_later_folder_sets_its_own_routine(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "line, message",
     [
-        ("reassessment_months = 0", "routine.toml: header: 'reassessment_months' must be at least 1"),
+        (
+            "reassessment_months = 0",
+            "routine.toml: header: 'reassessment_months' must be at least 1",
+        ),
         (
             'reassessment_months = "sex"',
             "routine.toml: header: 'reassessment_months' must be a whole number",
