@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from flask import Flask, Response, current_app, render_template, request, session
+from flask import Flask, Response, current_app, g, render_template, request, session
 from flask_babel import Babel, gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user
@@ -236,14 +236,21 @@ def instrument_name(made_with: Any) -> str:
     """An instrument version as staff read it: its title and version ("SAVRY-liknande ...,
     version 1.0"), never the technical id. For an assessment, the exact version it was made
     with, from the database if its file has since changed or gone."""
-    instrument = made_with if isinstance(made_with, Instrument) else instrument_of(made_with)
-    return str(
-        gettext(
-            "%(title)s, version %(version)s",
-            title=instrument.title.get(select_locale()),
-            version=instrument.version,
+    if isinstance(made_with, Instrument):
+        key = made_with.content_hash
+    else:
+        key = made_with.instrument_hash
+    names: dict[str, str] = g.setdefault("instrument_names", {})  # a list names a few, often
+    if key not in names:
+        instrument = made_with if isinstance(made_with, Instrument) else instrument_of(made_with)
+        names[key] = str(
+            gettext(
+                "%(title)s, version %(version)s",
+                title=instrument.title.get(select_locale()),
+                version=instrument.version,
+            )
         )
-    )
+    return names[key]
 
 
 def _template_globals() -> dict[str, Any]:

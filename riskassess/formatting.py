@@ -9,8 +9,10 @@ shown in the app's time zone (Europe/Stockholm), on the 24-hour clock in both la
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import cache
 
-from flask_babel import format_date, format_datetime, get_locale
+from babel.dates import DateTimePattern, parse_pattern
+from flask_babel import get_locale, to_user_timezone
 
 PATTERNS = {
     "sv": {"day": "yyyy-MM-dd", "minute": "yyyy-MM-dd HH:mm", "second": "yyyy-MM-dd HH:mm:ss"},
@@ -22,26 +24,37 @@ PATTERNS = {
 }
 
 
-def _patterns() -> dict[str, str]:
-    language = str(get_locale() or "sv")
-    return PATTERNS.get(language, PATTERNS["sv"])
+@cache
+def _compiled(pattern: str) -> DateTimePattern:
+    # Parsed once: a list page formats some fifty dates, and parsing was most of the cost.
+    return parse_pattern(pattern)
+
+
+def _format(value: date | datetime, kind: str) -> str:
+    locale = get_locale()
+    language = str(locale or "sv")
+    pattern = PATTERNS.get(language, PATTERNS["sv"])[kind]
+    return str(_compiled(pattern).apply(value, locale))
 
 
 def format_day(value: date | datetime | str | None) -> str:
     """A date (a datetime is first moved to local time), or an ISO date as stored in an
     assessment's content; an empty or unreadable value is shown as a dash."""
-    if isinstance(value, str):
+    day: date
+    if isinstance(value, datetime):
+        day = to_user_timezone(value).date()
+    elif isinstance(value, date):
+        day = value
+    else:
         try:
-            value = date.fromisoformat(value)
+            day = date.fromisoformat(value or "")
         except ValueError:
             return "–"
-    if value is None:
-        return "–"
-    return str(format_date(value, _patterns()["day"]))
+    return _format(day, "day")
 
 
 def format_moment(value: datetime | None, seconds: bool = False) -> str:
     """A point in time, in local time, to the minute (to the second in the audit log)."""
     if value is None:
         return "–"
-    return str(format_datetime(value, _patterns()["second" if seconds else "minute"]))
+    return _format(to_user_timezone(value), "second" if seconds else "minute")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from riskassess.accounts.models import User
@@ -311,42 +311,46 @@ def case_work(
     session: Session, case_ids: list[uuid.UUID], instrument_of: InstrumentOf, today: date
 ) -> dict[uuid.UUID, CaseWork]:
     """For a page of cases: the newest assessment that is not withdrawn or superseded, its
-    state, and the next date. Two queries, whatever the number of cases."""
+    state, and the next date. Two queries, whatever the number of cases.
+
+    Both select by case id alone and leave the state to Python: a condition on the state
+    lets SQLite prefer the state index, which for a list of drafts means reading every
+    draft of every unit (19 ms at 2,000 cases instead of under 1)."""
     if not case_ids:
         return {}
-    current = (State.DRAFT, State.SUBMITTED, State.RETURNED, State.APPROVED)
+    current = {s.value for s in (State.DRAFT, State.SUBMITTED, State.RETURNED, State.APPROVED)}
     rows = [
-        AssessmentLine(*row)
-        for row in session.execute(
-            select(
-                Assessment.id,
-                Assessment.case_id,
-                Assessment.state,
-                Assessment.instrument_id,
-                Assessment.instrument_version,
-                Assessment.instrument_hash,
-                Assessment.created_dt,
-                Assessment.decided_dt,
+        line
+        for line in (
+            AssessmentLine(*row)
+            for row in session.execute(
+                select(
+                    Assessment.id,
+                    Assessment.case_id,
+                    Assessment.state,
+                    Assessment.instrument_id,
+                    Assessment.instrument_version,
+                    Assessment.instrument_hash,
+                    Assessment.created_dt,
+                    Assessment.decided_dt,
+                )
+                .where(Assessment.case_id.in_(case_ids))
+                .order_by(Assessment.case_id, Assessment.created_dt.desc(), Assessment.id)
             )
-            .where(
-                Assessment.case_id.in_(case_ids),
-                Assessment.state.in_([s.value for s in current]),
-            )
-            .order_by(Assessment.case_id, Assessment.created_dt.desc(), Assessment.id)
         )
+        if line.state in current
     ]
-    plan_dates = dict(
-        session.execute(
-            select(FollowUp.case_id, func.min(FollowUp.due_on))
-            .join(Assessment, Assessment.id == FollowUp.assessment_id)
-            .where(
-                FollowUp.case_id.in_(case_ids),
-                FollowUp.done_dt.is_(None),
-                Assessment.state == State.APPROVED.value,
-            )
-            .group_by(FollowUp.case_id)
-        ).all()
-    )
+    in_force = {row.id for row in rows if row.state == State.APPROVED.value}
+    plan_dates: dict[uuid.UUID, date] = {}
+    for case_id, assessment_id, due_on in session.execute(
+        select(FollowUp.case_id, FollowUp.assessment_id, FollowUp.due_on).where(
+            FollowUp.case_id.in_(case_ids), FollowUp.done_dt.is_(None)
+        )
+    ):
+        if assessment_id in in_force and (
+            case_id not in plan_dates or due_on < plan_dates[case_id]
+        ):
+            plan_dates[case_id] = due_on
     by_case: dict[uuid.UUID, list[AssessmentLine]] = {}
     for row in rows:
         by_case.setdefault(row.case_id, []).append(row)
