@@ -236,13 +236,11 @@ def instrument_name(made_with: Any) -> str:
     """An instrument version as staff read it: its title and version ("SAVRY-liknande ...,
     version 1.0"), never the technical id. For an assessment, the exact version it was made
     with, from the database if its file has since changed or gone."""
-    if isinstance(made_with, Instrument):
-        key = made_with.content_hash
-    else:
-        key = made_with.instrument_hash
+    is_instrument = isinstance(made_with, Instrument)
+    key = made_with.content_hash if is_instrument else made_with.instrument_hash
     names: dict[str, str] = g.setdefault("instrument_names", {})  # a list names a few, often
     if key not in names:
-        instrument = made_with if isinstance(made_with, Instrument) else instrument_of(made_with)
+        instrument = made_with if is_instrument else instrument_of(made_with)
         names[key] = str(
             gettext(
                 "%(title)s, version %(version)s",
