@@ -70,7 +70,17 @@ def reassessment_due(instrument: Instrument, approved_dt: datetime | None) -> da
 def record_plan_follow_ups(
     session: Session, case: Case, assessment: Assessment, content: Content
 ) -> list[FollowUp]:
-    """At approval: one open follow-up per plan row that has a follow-up date."""
+    """At approval: one follow-up per plan row that has a follow-up date. A reassessment or
+    correction starts from the previous plan, dates included: a date already marked done
+    in the plan it replaces stays done, so carried-forward rows do not come back overdue."""
+    done: dict[date, tuple[datetime | None, uuid.UUID | None]] = {}
+    if assessment.previous_id is not None:
+        for due_on, done_dt, done_by_id in session.execute(
+            select(FollowUp.due_on, FollowUp.done_dt, FollowUp.done_by_id).where(
+                FollowUp.assessment_id == assessment.previous_id, FollowUp.done_dt.is_not(None)
+            )
+        ):
+            done[due_on] = (done_dt, done_by_id)
     rows = []
     for position, entry in enumerate(content.plan):
         try:
@@ -79,12 +89,15 @@ def record_plan_follow_ups(
             due = None
         if due is None:
             continue
+        done_dt, done_by_id = done.get(due, (None, None))
         follow_up = FollowUp(
             id=new_id(),
             case_id=case.id,
             assessment_id=assessment.id,
             plan_row=position,
             due_on=due,
+            done_dt=done_dt,
+            done_by_id=done_by_id,
         )
         session.add(follow_up)
         rows.append(follow_up)

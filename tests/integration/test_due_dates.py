@@ -205,3 +205,30 @@ def test_a_newer_approved_plan_replaces_the_old_follow_ups(
     assert days(4).isoformat() in row_of(
         client.get("/cases").get_data(as_text=True), case.reference
     )
+
+
+def test_a_follow_up_done_stays_done_when_the_plan_is_carried_into_a_reassessment(
+    client: FlaskClient, world: World, db: Session, login: Callable[[str], None]
+) -> None:
+    team = staff(world)
+    case = world.case(team.owner)
+    plan = [("Samtalsstöd", days(-2)), ("Skolstöd", days(5))]
+    approved(world, team.owner, team.supervisor, case, plan=plan)
+    login("cw.north")
+    done = next(f for f in _follow_ups(db) if f.due_on == days(-2))
+    client.post(f"/follow-ups/{done.id}/done", data={"csrf_token": csrf(client, "/follow-ups")})
+    # The reassessment keeps the plan's rows (as a reassessment starts from them) and adds one.
+    reassessment = submitted(world, team.owner, case, plan=[*plan, ("Fritid", days(7))])
+    assessments.approve_assessment(
+        world.session, world.vault, world.passwords, team.supervisor, case, reassessment, "",
+        PASSWORD,
+    )  # fmt: skip
+    world.session.commit()
+    rows = [f for f in _follow_ups(db) if f.assessment_id == reassessment.id]
+    assert [(f.due_on, f.done_dt is not None) for f in rows] == [
+        (days(-2), True),
+        (days(5), False),
+        (days(7), False),
+    ]
+    page = client.get("/follow-ups").get_data(as_text=True)
+    assert "Ingenting är försenat." in page and "Skolstöd" in page and "Fritid" in page
