@@ -217,6 +217,7 @@ def main() -> None:
         settings = replace(
             load_settings({}, mode="production"), database_url=url, keyring_path=keyring,
             secret_key="b" * 40, testing=True, secure_cookies=False,
+            mfa_required=False,  # the benchmark logs in with a password only
         )  # fmt: skip
         app = create_app(settings)
         app_engine = app.extensions["riskassess"].session_factory.kw["bind"]

@@ -11,8 +11,8 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from flask import Flask, Response, current_app, render_template, request, session
-from flask_babel import Babel
+from flask import Flask, Response, current_app, g, render_template, request, session
+from flask_babel import Babel, gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -25,13 +25,16 @@ from riskassess.accounts.passwords import Passwords
 from riskassess.accounts.services import ANONYMOUS
 from riskassess.accounts.sessions import make_session_store, session_interface
 from riskassess.accounts.throttle import THROTTLED_ACTIONS, init_throttle
+from riskassess.assessments.followup import work_state
 from riskassess.config import PROJECT_ROOT, Settings, check_settings, load_settings
 from riskassess.core import audit
 from riskassess.core.audit import install_deferred_appends
 from riskassess.core.db import make_engine, make_session_factory
 from riskassess.core.installation import check_mode
 from riskassess.core.keys import KeyringFile, UnreadableData, check_keyring
+from riskassess.formatting import format_day, format_moment
 from riskassess.health import init_health
+from riskassess.instruments.definition import Instrument
 from riskassess.instruments.loader import load_directories
 from riskassess.instruments.services import check_recorded_versions
 from riskassess.logs import install_request_log
@@ -41,6 +44,7 @@ from riskassess.web import (
     AppState,
     db,
     install_commit_point,
+    instrument_of,
     rollback_request,
     state,
     unreadable_data_page,
@@ -129,6 +133,9 @@ def create_app(settings: Settings | None = None) -> Flask:
             app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies
         )
     install_request_log(app)
+    # Every date and time on a page goes through these two: one format per language.
+    app.jinja_env.filters["day"] = format_day
+    app.jinja_env.filters["moment"] = format_moment
     return app
 
 
@@ -147,12 +154,13 @@ def _init_login(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from riskassess.accounts.mfa_views import bp as mfa
     from riskassess.accounts.views import bp as accounts
+    from riskassess.assessments.followup_views import bp as followups
     from riskassess.assessments.views import bp as assessments
     from riskassess.audit_log.views import bp as audit_log
     from riskassess.cases.views import bp as cases
     from riskassess.instruments.views import bp as instruments
 
-    for blueprint in (accounts, mfa, cases, assessments, instruments):
+    for blueprint in (accounts, mfa, cases, assessments, followups, instruments):
         app.register_blueprint(blueprint)
     app.register_blueprint(audit_log)
 
@@ -230,6 +238,8 @@ STATE_LABELS = {
     "approved": _l("Approved"),
     "superseded": _l("Superseded"),
     "withdrawn": _l("Withdrawn"),
+    # Not a stored state: an approved assessment whose reassessment date has come.
+    "due": _l("Due for reassessment"),
 }
 
 
@@ -245,6 +255,25 @@ KIND_LABELS = {
 }
 
 
+def instrument_name(made_with: Any) -> str:
+    """An instrument version as staff read it: its title and version ("SAVRY-liknande ...,
+    version 1.0"), never the technical id. For an assessment, the exact version it was made
+    with, from the database if its file has since changed or gone."""
+    is_instrument = isinstance(made_with, Instrument)
+    key = made_with.content_hash if is_instrument else made_with.instrument_hash
+    names: dict[str, str] = g.setdefault("instrument_names", {})  # a list names a few, often
+    if key not in names:
+        instrument = made_with if is_instrument else instrument_of(made_with)
+        names[key] = str(
+            gettext(
+                "%(title)s, version %(version)s",
+                title=instrument.title.get(select_locale()),
+                version=instrument.version,
+            )
+        )
+    return names[key]
+
+
 def _template_globals() -> dict[str, Any]:
     from riskassess.assessments.forms import SOURCE_LABELS
     from riskassess.cases.forms import PURPOSE_LABELS
@@ -258,4 +287,6 @@ def _template_globals() -> dict[str, Any]:
         "current_locale": select_locale(),
         "role_label": lambda role: ROLE_LABELS.get(role, role),
         "state_label": lambda code: STATE_LABELS.get(code, code),
+        "instrument_name": instrument_name,
+        "work_state": work_state,
     }

@@ -19,6 +19,8 @@ from wtforms import DateField, Field, FieldList, FormField, SelectMultipleField,
 from wtforms.fields.choices import SelectFieldBase
 from wtforms.validators import StopValidation
 
+from riskassess.formatting import format_day
+
 
 class OptionalChoice:
     """A choice that may be left unanswered, and nothing else.
@@ -101,8 +103,8 @@ def _date_range_error(field: Field) -> str | None:
     return str(
         gettext(
             "Give a date from %(earliest)s to %(latest)s.",
-            earliest=EARLIEST_DATE.isoformat(),
-            latest=LATEST_DATE.isoformat(),
+            earliest=format_day(EARLIEST_DATE),
+            latest=format_day(LATEST_DATE),
         )
     )
 

@@ -1,7 +1,7 @@
 """Imports every model so that the metadata is complete (for Alembic and for tests)."""
 
 from riskassess.accounts.models import LoginSession, RaterTraining, RecoveryCode, Unit, User
-from riskassess.assessments.models import Assessment, ReviewDecision
+from riskassess.assessments.models import Assessment, FollowUp, ReviewDecision
 from riskassess.audit_log.models import AuditSample, AuditSampleItem
 from riskassess.cases.models import Case, CaseAccess, RetentionHold
 from riskassess.core.audit import AuditCaseRef, AuditEntry, AuditPrune
@@ -21,6 +21,7 @@ __all__ = [
     "Case",
     "CaseAccess",
     "DataKey",
+    "FollowUp",
     "InstallationSetting",
     "InstrumentVersion",
     "LoginSession",

@@ -31,7 +31,9 @@ from riskassess.core import audit
 from riskassess.core.crypto import Keyring, KeyringError
 from riskassess.core.keys import KeyringFile, UnreadableData, Vault
 from riskassess.core.permissions import Permission, role_has
+from riskassess.instruments.definition import Instrument
 from riskassess.instruments.loader import InstrumentRegistry
+from riskassess.instruments.services import definition_for
 from riskassess.training.vignettes import VignetteRegistry
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -79,6 +81,18 @@ def vault() -> Vault:
 
 def user() -> User:
     return cast(User, current_user._get_current_object())
+
+
+def instrument_of(made_with: Any) -> Instrument:
+    """The exact instrument version an assessment (or a row of its instrument columns) was
+    made with: the loaded file if unchanged, else the definition stored at first use."""
+    return definition_for(
+        db(),
+        state().instruments,
+        made_with.instrument_id,
+        made_with.instrument_version,
+        made_with.instrument_hash,
+    )
 
 
 def locale() -> str:

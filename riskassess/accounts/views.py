@@ -395,7 +395,7 @@ def instrument_names() -> dict[str, str]:
 
 
 def _training_form(**kwargs: Any) -> TrainingForm:
-    choices = [SelectChoice(key, f"{name} ({key})") for key, name in instrument_names().items()]
+    choices = [SelectChoice(key, name) for key, name in instrument_names().items()]
     return TrainingForm(choices, **kwargs)
 
 

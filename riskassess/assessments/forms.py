@@ -99,18 +99,39 @@ class ReviewForm(BaseForm):
             SelectChoice("approve", _l("Approve")),
             SelectChoice("return", _l("Return for revision")),
         ],
-        validators=[InputRequired()],
+        validators=[
+            InputRequired(message=_l("Choose whether to approve or return the assessment."))
+        ],
     )
-    comment = TextAreaField(_l("Comment"), validators=[Length(max=MAX_TEXT)])
+    comment = TextAreaField(
+        _l("Comment"),
+        description=_l("Required when returning. Comments cannot be changed afterwards."),
+        validators=[Length(max=MAX_TEXT)],
+        render_kw={"rows": 3},
+    )
     password = PasswordField(
         _l("Your password (signature)"),
         description=_l("Approving signs the assessment: enter your password again."),
         validators=[Length(max=200)],
     )
 
+    def validate_comment(self, field: Field) -> None:
+        if self.decision.data == "return" and not (field.data or "").strip():
+            raise ValidationError(_l("A comment is needed to return an assessment."))
+
+    def validate_password(self, field: Field) -> None:
+        # An empty password is no guess: it is not checked, counted or logged.
+        if self.decision.data == "approve" and not field.data:
+            raise ValidationError(_l("Enter your password to approve and sign the assessment."))
+
 
 class SubmitForm(BaseForm):
     pass
+
+
+class FollowUpDoneForm(BaseForm):
+    # Where to go afterwards: the case page ("case") or the list of what is due (anything else).
+    back = HiddenField()
 
 
 class WithdrawForm(BaseForm):

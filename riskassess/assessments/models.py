@@ -4,9 +4,9 @@ the case's data key; state, instrument version and timestamps stay in plaintext.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, LargeBinary, String
+from sqlalchemy import Date, ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from riskassess.core.db import Base, UTCDateTime, utcnow
@@ -68,3 +68,23 @@ class ReviewDecision(Base):
     decision: Mapped[str] = mapped_column(String(12))
     created_dt: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     comment: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class FollowUp(Base):
+    """A follow-up date from the plan of an approved assessment, for the lists of what is due.
+
+    The date and the plan row's position are plaintext, so the lists need no key and no
+    decryption; what is to be followed up stays sealed in the assessment's content. A
+    follow-up is open until someone of the unit marks it done. It counts only while its
+    assessment is approved: when a reassessment or correction is approved, the plan in force
+    is the new one, and so are the follow-ups."""
+
+    __tablename__ = "follow_up"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("case_file.id"), index=True)
+    assessment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("assessment.id"), index=True)
+    plan_row: Mapped[int] = mapped_column()  # position in the plan, from 0
+    due_on: Mapped[date] = mapped_column(Date(), index=True)
+    done_dt: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    done_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id"))

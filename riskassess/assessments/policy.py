@@ -30,3 +30,9 @@ def can_edit_assessment(user: User, case: Case) -> bool:
 
 def can_review_assessment(user: User, case: Case) -> bool:
     return role_has(user.role, Permission.ASSESSMENT_REVIEW) and _same_unit(user, case)
+
+
+def can_mark_follow_up(user: User, case: Case) -> bool:
+    """Mark a follow-up of an approved plan as done: the caseworkers and supervisors of the
+    case's unit."""
+    return role_has(user.role, Permission.FOLLOW_UP_DONE) and _same_unit(user, case)

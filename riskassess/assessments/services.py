@@ -28,11 +28,19 @@ from riskassess.assessments.content import (
     applicable_rules,
     submission_problems,
 )
+from riskassess.assessments.followup import record_plan_follow_ups
 from riskassess.assessments.models import Assessment, AssessmentKind, ReviewDecision
 from riskassess.assessments.workflow import Action, State, TransitionRefused, next_state
 from riskassess.cases.models import Case
 from riskassess.cases.policy import same_unit
-from riskassess.cases.services import Identity, deny, has_emergency_access, open_identity
+from riskassess.cases.services import (
+    CaseView,
+    Identity,
+    deny,
+    has_emergency_access,
+    listed_views,
+    open_identity,
+)
 from riskassess.core import audit
 from riskassess.core.db import new_id, utcnow
 from riskassess.core.keys import Vault
@@ -75,6 +83,16 @@ class AssessmentView:
     eligibility_reason: str | None
     correction_reason: str | None
     author_name: str
+
+    @property
+    def returned_with(self) -> DecisionView | None:
+        """The supervisor's return while the assessment is being revised: from the return
+        (state returned, then draft again from the first save) until it is submitted again."""
+        if self.assessment.state not in (State.RETURNED.value, State.DRAFT.value):
+            return None
+        if not self.decisions or self.decisions[-1].decision != Action.RETURN.value:
+            return None
+        return self.decisions[-1]
 
 
 def _seal_content(
@@ -479,12 +497,15 @@ def _decide(
     if assessment.state != State.SUBMITTED.value and assessment.decided_dt is not None:
         raise WorkflowError(DECIDED_ELSEWHERE)
     new_state = _transition(assessment, action)
-    details: dict[str, str] = {}
+    details: dict[str, object] = {}
     with _single_writer(session, DECIDED_ELSEWHERE):
         decision = _record_decision(session, vault, user, case, assessment, action, comment)
         if action is Action.APPROVE:
-            assessment.content_hash = content_hash(open_content(session, vault, case, assessment))
+            content = open_content(session, vault, case, assessment)
+            assessment.content_hash = content_hash(content)
             details["content_hash"] = assessment.content_hash
+            # The approved plan's follow-up dates, for the lists of what is due.
+            details["follow_ups"] = len(record_plan_follow_ups(session, case, assessment, content))
         assessment.state = new_state.value
         assessment.decided_by_id = user.id
         assessment.decided_dt = assessment.updated_dt = decision.created_dt
@@ -630,6 +651,8 @@ class QueueRow:
 
     assessment: Assessment
     case: Case
+    caseworker: str  # who wrote the assessment
+    child: CaseView  # the child's identity, unless protected (then identity is None)
     warnings: int  # consistency warnings of the instrument
     critical: int  # items marked critical
     outside_target_group: bool
@@ -644,22 +667,32 @@ def review_queue(
     user: User,
     instrument_of: Callable[[Assessment], Instrument],
 ) -> list[QueueRow]:
-    """Submitted assessments of the supervisor's unit, oldest first, with their warnings.
-    Shows no identity; decrypting the content to count warnings is audited as one list read."""
+    """Submitted assessments of the supervisor's unit, oldest first, with their author, the
+    child (a protected identity stays hidden, as in every list) and their warnings. Decrypting
+    the identities and the content to count warnings is audited as one list read."""
     rows = session.execute(
-        select(Assessment, Case)
+        select(Assessment, Case, User.display_name)
         .join(Case, Case.id == Assessment.case_id)
+        .join(User, User.id == Assessment.created_by_id)
         .where(Case.unit_id == user.unit_id, Assessment.state == State.SUBMITTED.value)
         .order_by(Assessment.submitted_dt)
     ).all()
+    children = {
+        view.case.id: view
+        for view in listed_views(
+            session, vault, user, list({c.id: c for _a, c, _n in rows}.values())
+        )
+    }
     queue = []
-    for assessment, case in rows:
+    for assessment, case, author in rows:
         content = open_content(session, vault, case, assessment)
         instrument = instrument_of(assessment)
         queue.append(
             QueueRow(
                 assessment,
                 case,
+                author,
+                children[case.id],
                 len(applicable_rules(instrument, content)),
                 sum(1 for r in content.items.values() if r.is_critical),
                 assessment.eligibility_reason is not None,
@@ -673,7 +706,10 @@ def review_queue(
         "case:assessment:list",
         object_type="unit",
         object_id=user.unit_id,
-        details={"assessments": [str(row.assessment.id) for row in queue]},
+        details={
+            "assessments": [str(row.assessment.id) for row in queue],
+            "cases": sorted(str(case_id) for case_id in children),
+        },
     )
     return queue
 

@@ -30,8 +30,7 @@ from riskassess.cases.views import load_case
 from riskassess.core.permissions import Permission
 from riskassess.errors import AccessDenied, DomainError, EditConflict
 from riskassess.instruments.definition import Instrument
-from riskassess.instruments.services import definition_for
-from riskassess.web import db, locale, require, state, user, vault
+from riskassess.web import db, instrument_of, locale, require, state, user, vault
 
 bp = Blueprint("assessments", __name__)
 
@@ -52,17 +51,6 @@ def _started(assessment: Assessment, instrument: Instrument) -> Response:
         flash(str(NOT_REGISTERED), "warning")
     first = instrument.domains[0].code
     return redirect(url_for("assessments.rate", assessment_id=assessment.id, domain_code=first))
-
-
-def instrument_of(assessment: Assessment) -> Instrument:
-    """The exact instrument version an assessment was made with."""
-    return definition_for(
-        db(),
-        state().instruments,
-        assessment.instrument_id,
-        assessment.instrument_version,
-        assessment.instrument_hash,
-    )
 
 
 def load_assessment(assessment_id: uuid.UUID) -> tuple[Assessment, Case, Instrument]:
@@ -112,12 +100,26 @@ def start(case_id: uuid.UUID) -> Response:
 @require(Permission.ASSESSMENT_READ)
 def show(assessment_id: uuid.UUID) -> str:
     assessment, case, instrument = load_assessment(assessment_id)
+    return _render_show(assessment, case, instrument)
+
+
+def _render_show(
+    assessment: Assessment,
+    case: Case,
+    instrument: Instrument,
+    review_form: ReviewForm | None = None,
+) -> str:
+    """The summary page; `review_form` is a posted review to show again with its errors."""
     try:
         view = services.read_assessment(db(), vault(), user(), case, assessment)
     except AccessDenied:
         abort(403)
     now = State(assessment.state)
     may_edit = policy.can_edit_assessment(user(), case)
+    if not (policy.can_review_assessment(user(), case) and allowed(now, Action.APPROVE)):
+        review_form = None
+    elif review_form is None:
+        review_form = ReviewForm()
     return render_template(
         "assessments/show.html",
         view=view,
@@ -125,9 +127,7 @@ def show(assessment_id: uuid.UUID) -> str:
         case=case,
         instrument=instrument,
         summary=summarize(instrument, view.content),
-        review_form=ReviewForm()
-        if policy.can_review_assessment(user(), case) and allowed(now, Action.APPROVE)
-        else None,
+        review_form=review_form,
         submit_form=SubmitForm() if may_edit and allowed(now, Action.SUBMIT) else None,
         withdraw_form=WithdrawForm() if may_edit and allowed(now, Action.WITHDRAW) else None,
         correction_form=CorrectionForm()
@@ -157,7 +157,9 @@ def report(assessment_id: uuid.UUID) -> str:
     )
 
 
-def _editable(assessment_id: uuid.UUID) -> tuple[Assessment, Case, Instrument, Content] | Response:
+def _editable(
+    assessment_id: uuid.UUID,
+) -> tuple[Assessment, Case, Instrument, services.AssessmentView] | Response:
     """Load an assessment for editing, or the redirect to its page when it cannot be edited."""
     assessment, case, instrument = load_assessment(assessment_id)
     if not policy.can_edit_assessment(user(), case):
@@ -167,7 +169,7 @@ def _editable(assessment_id: uuid.UUID) -> tuple[Assessment, Case, Instrument, C
     if not allowed(State(assessment.state), Action.EDIT):
         flash(_("This assessment can no longer be changed."), "error")
         return _to_show(assessment)
-    return assessment, case, instrument, view.content
+    return assessment, case, instrument, view
 
 
 def _save(case: Case, assessment: Assessment, content: Content, based_on: int) -> str | None:
@@ -186,7 +188,8 @@ def rate(assessment_id: uuid.UUID, domain_code: str) -> Response | str:
     loaded = _editable(assessment_id)
     if isinstance(loaded, Response):
         return loaded
-    assessment, case, instrument, content = loaded
+    assessment, case, instrument, view = loaded
+    content = view.content
     codes = [d.code for d in instrument.domains]
     if domain_code not in codes:
         abort(404)
@@ -219,6 +222,7 @@ def rate(assessment_id: uuid.UUID, domain_code: str) -> Response | str:
         instrument=instrument,
         sections=section_progress(instrument, content),
         error=error,
+        returned=view.returned_with,
     )
 
 
@@ -228,7 +232,8 @@ def judgement(assessment_id: uuid.UUID) -> Response | str:
     loaded = _editable(assessment_id)
     if isinstance(loaded, Response):
         return loaded
-    assessment, case, instrument, content = loaded
+    assessment, case, instrument, view = loaded
+    content = view.content
     form = judgement_form(instrument, locale(), content, assessment.lock_version)
     error = None
     if form.validate_on_submit():
@@ -246,6 +251,7 @@ def judgement(assessment_id: uuid.UUID) -> Response | str:
         summary=summarize(instrument, content),
         sections=section_progress(instrument, content),
         error=error,
+        returned=view.returned_with,
     )
 
 
@@ -341,12 +347,21 @@ def review_queue() -> str:
 @bp.post("/assessments/<uuid:assessment_id>/review")
 @throttle_signing
 @require(Permission.ASSESSMENT_REVIEW)
-def review(assessment_id: uuid.UUID) -> Response:
-    assessment, case, _instrument = load_assessment(assessment_id)
+def review(assessment_id: uuid.UUID) -> Response | str:
+    """Approve (signed with the password) or return. A form that needs correcting, or a wrong
+    password, shows the page again with the typed comment and the decision kept and the
+    message beside the field; the form's address ends in #review, so the browser opens the
+    page at the form, not at the top of the long summary."""
+    assessment, case, instrument = load_assessment(assessment_id)
+    if not policy.can_review_assessment(user(), case):
+        services.deny_assessment(db(), user(), "case:assessment:review", assessment)
+        abort(403)
     form = ReviewForm()
     if not form.validate_on_submit():
-        flash(_("Choose whether to approve or return the assessment."), "error")
-        return _to_show(assessment)
+        if not allowed(State(assessment.state), Action.APPROVE):  # decided meanwhile
+            flash(_("This step is not possible in the assessment's current state."), "error")
+            return _to_show(assessment)
+        return _render_show(assessment, case, instrument, review_form=form)
     comment = form.comment.data or ""
     try:
         if form.decision.data == "approve":
@@ -366,9 +381,11 @@ def review(assessment_id: uuid.UUID) -> Response:
             flash(_("The assessment was returned to the caseworker."), "success")
     except AccessDenied:
         abort(403)
+    except services.SignatureRefused as exc:
+        mark_failed()  # counts towards the signing throttle
+        form.password.errors = [_(exc.message)]
+        return _render_show(assessment, case, instrument, review_form=form)
     except DomainError as exc:
-        if isinstance(exc, services.SignatureRefused):
-            mark_failed()
         flash(_(exc.message), "error")
     return _to_show(assessment)
 

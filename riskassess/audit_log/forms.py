@@ -94,6 +94,14 @@ ACTION_LABELS = {
     "audit:log:checkpoint": _l("Signed a checkpoint of the log"),
     "audit:log:prune": _l("Removed an old year of the log"),
     "audit:signing_key:create": _l("Created the log's signing key"),
+    "case:case:assign": _l("Assigned a case to a caseworker"),
+    "case:follow_up:list": _l("Listed the follow-ups due"),
+    "case:follow_up:done": _l("Marked a follow-up as done"),
+    # Permission names: a refusal at a route is logged under the permission it asked for.
+    "case:assessment:edit": _l("Edit an assessment (permission)"),
+    "case:assessment:review": _l("Review an assessment (permission)"),
+    "instrument:definition:read": _l("Read the instruments (permission)"),
+    "account:training:manage": _l("Manage the register of trained raters (permission)"),
 }
 
 

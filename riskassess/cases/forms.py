@@ -151,3 +151,18 @@ class RetentionHoldForm(BaseForm):
 
 class RetentionReleaseForm(BaseForm):
     pass
+
+
+class AssignForm(BaseForm):
+    """A supervisor gives the case to one of the unit's caseworkers."""
+
+    caseworker = SelectField(
+        _l("Responsible caseworker"), choices=[], validators=[DataRequired()], validate_choice=True
+    )
+
+    def __init__(self, staff: list[tuple[str, str]], **kwargs: Any) -> None:
+        """`staff`: (user id, display name) of those the case may be given to."""
+        super().__init__(**kwargs)
+        self.caseworker.choices = [SelectChoice("", _l("Choose a caseworker"))] + [
+            SelectChoice(user_id, name) for user_id, name in staff
+        ]

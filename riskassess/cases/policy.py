@@ -55,3 +55,13 @@ def can_hold_retention(user: User, case: Case) -> bool:
 def can_search_cases(user: User) -> bool:
     """Search by personnummer, within one's own unit."""
     return role_has(user.role, Permission.CASE_SEARCH) and user.unit_id is not None
+
+
+def can_assign_case(user: User, case: Case) -> bool:
+    """Give the case to a caseworker: the supervisors of its unit."""
+    return role_has(user.role, Permission.CASE_ASSIGN) and same_unit(user, case)
+
+
+def may_be_assigned(staff: User, case: Case) -> bool:
+    """Who can be responsible for a case: an active caseworker of its unit."""
+    return staff.role == Role.CASEWORKER and same_unit(staff, case) and staff.is_active

@@ -19,6 +19,7 @@ from riskassess.cases.models import AccessKind, Case, CaseAccess, CaseStatus
 from riskassess.core import audit
 from riskassess.core.db import new_id, utcnow
 from riskassess.core.keys import UnreadableData, Vault
+from riskassess.core.permissions import Role
 from riskassess.errors import N_, AccessDenied, DomainError
 
 # Assessment states that still need work; a case with one of them cannot be closed.
@@ -189,63 +190,18 @@ def eligibility_basis(session: Session, vault: Vault, case: Case) -> tuple[date,
     return identity.birth_date, identity.sex
 
 
-@dataclass(frozen=True)
-class CasePage:
-    views: list[CaseView]
-    total: int
-    page: int
-    pages: int
-
-
-CASES_PER_PAGE = 25
-
-
-def list_cases(
-    session: Session,
-    vault: Vault,
-    user: User,
-    *,
-    mine: bool,
-    status: str | None,
-    page: int,
-    per_page: int = CASES_PER_PAGE,
-) -> CasePage:
-    """One page of the unit's cases (or the user's own), newest change first. Protected
-    identities are never decrypted for a list. One audit entry names every row shown."""
-    conditions = [Case.unit_id == user.unit_id]
-    if mine:
-        conditions.append(Case.assigned_to_id == user.id)
-    if status in (CaseStatus.OPEN, CaseStatus.CLOSED):
-        conditions.append(Case.status == status)
-    total = session.scalar(select(func.count()).select_from(Case).where(*conditions)) or 0
-    pages = max(1, -(-total // per_page))
-    page = min(max(page, 1), pages)
-    cases = session.scalars(
-        select(Case)
-        .where(*conditions)
-        .order_by(Case.updated_dt.desc(), Case.id)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
+def listed_views(session: Session, vault: Vault, user: User, cases: list[Case]) -> list[CaseView]:
+    """The cases as rows of a list: a protected identity is never decrypted for a list, and a
+    case whose data does not decrypt is shown as unreadable, with a failure entry in the log,
+    instead of taking the whole list down with it. The data keys come in one query."""
     vault.preload(session, [c.data_key_id for c in cases if not c.is_protected])
-    views = [
+    return [
         CaseView(case, None) if case.is_protected else _listed(session, vault, user, case)
         for case in cases
     ]
-    audit.append(
-        session,
-        user.as_actor(),
-        "case:case:list",
-        object_type="unit",
-        object_id=user.unit_id,
-        details={"cases": [str(c.id) for c in cases]},
-    )
-    return CasePage(views, total, page, pages)
 
 
 def _listed(session: Session, vault: Vault, user: User, case: Case) -> CaseView:
-    """One row of a list. A case whose data does not decrypt is shown as unreadable, with a
-    failure entry in the log, instead of taking the whole list down with it."""
     try:
         return CaseView(case, open_identity(session, vault, case))
     except UnreadableData as exc:
@@ -310,6 +266,49 @@ def close_case(session: Session, user: User, case: Case) -> None:
     case.closed_dt = case.updated_dt = utcnow()
     session.flush()
     audit.append(session, user.as_actor(), "case:case:close", object_type="case", object_id=case.id)
+
+
+def assignable_staff(session: Session, case: Case) -> list[User]:
+    """The caseworkers a case of this unit can be given to, by name."""
+    staff = session.scalars(
+        select(User)
+        .where(User.unit_id == case.unit_id, User.role == Role.CASEWORKER)
+        .order_by(User.display_name, User.username)
+    )
+    return [member for member in staff if policy.may_be_assigned(member, case)]
+
+
+def assign_case(session: Session, user: User, case: Case, assignee_id: uuid.UUID) -> User:
+    """A supervisor makes a caseworker of the unit responsible for the case. Audited with the
+    ids of the caseworkers before and after, nothing else."""
+    if not policy.can_assign_case(user, case):
+        deny(session, user, "case:case:assign", "case", case.id)
+        raise AccessDenied("You may not assign this case.")
+    assignee = session.get(User, assignee_id)
+    if assignee is None or not policy.may_be_assigned(assignee, case):
+        raise DomainError(N_("Choose an active caseworker of the case's unit."))
+    if assignee.id == case.assigned_to_id:
+        raise DomainError(N_("The case is already assigned to that caseworker."))
+    previous = case.assigned_to_id
+    case.assigned_to_id = assignee.id
+    case.updated_dt = utcnow()
+    session.flush()
+    audit.append(
+        session,
+        user.as_actor(),
+        "case:case:assign",
+        object_type="case",
+        object_id=case.id,
+        details={"from": None if previous is None else str(previous), "to": str(assignee.id)},
+    )
+    return assignee
+
+
+def caseworker_name(session: Session, case: Case) -> str | None:
+    """The responsible caseworker's name, None when nobody is assigned."""
+    if case.assigned_to_id is None:
+        return None
+    return session.scalar(select(User.display_name).where(User.id == case.assigned_to_id))
 
 
 def set_protection(session: Session, user: User, case: Case, protected: bool) -> None:

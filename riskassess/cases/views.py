@@ -10,12 +10,16 @@ from werkzeug.wrappers import Response
 
 from riskassess.accounts import raters
 from riskassess.assessments import policy as assessment_policy
+from riskassess.assessments.followup import local_today, open_follow_ups, reassessment_due
 from riskassess.assessments.forms import StartAssessmentForm
+from riskassess.assessments.models import Assessment
 from riskassess.assessments.services import age_on, case_assessments, reassessment_bases
-from riskassess.cases import policy, retention, services
+from riskassess.assessments.workflow import State
+from riskassess.cases import listing, policy, retention, services
 from riskassess.cases.forms import (
     HOLD_REASON_LABELS,
     AccessReviewForm,
+    AssignForm,
     CaseForm,
     CloseForm,
     EmergencyForm,
@@ -28,7 +32,7 @@ from riskassess.cases.forms import (
 from riskassess.cases.models import Case, CaseAccess, CaseStatus
 from riskassess.core.permissions import Permission
 from riskassess.errors import AccessDenied, DomainError
-from riskassess.web import db, locale, require, state, user, vault
+from riskassess.web import db, instrument_of, locale, require, state, user, vault
 
 bp = Blueprint("cases", __name__)
 
@@ -62,8 +66,25 @@ def list_cases() -> str:
         page_number = int(request.args.get("page", "1"))
     except ValueError:
         page_number = 1
-    page = services.list_cases(db(), vault(), user(), mine=mine, status=status, page=page_number)
-    return render_template("cases/list.html", page=page, mine=mine, status=status)
+    today = local_today()
+    page = listing.list_cases(
+        db(),
+        vault(),
+        user(),
+        mine=mine,
+        status=status,
+        page=page_number,
+        instrument_of=instrument_of,
+        today=today,
+    )
+    return render_template(
+        "cases/list.html",
+        page=page,
+        mine=mine,
+        status=status,
+        is_filtered=mine or status in (CaseStatus.OPEN, CaseStatus.CLOSED),
+        today=today,
+    )
 
 
 @bp.route("/cases/new", methods=["GET", "POST"])
@@ -95,13 +116,38 @@ def _untrained(registered: Collection[str]) -> list[str]:
     return sorted(title for key, title in titles.items() if key not in registered)
 
 
+def _reassessments_due(assessments: list[Assessment]) -> list[tuple[Assessment, date]]:
+    """Each approved assessment whose instrument sets an interval, with its due date."""
+    due = []
+    for assessment in assessments:
+        if assessment.state == State.APPROVED.value:
+            day = reassessment_due(instrument_of(assessment), assessment.decided_dt)
+            if day is not None:
+                due.append((assessment, day))
+    return due
+
+
 def _render_case(case: Case, view: services.CaseView) -> str:
     may_edit = assessment_policy.can_start_assessment(user(), case)
     registered = raters.registered_instruments(db(), user().id) if may_edit else frozenset()
+    assessments = case_assessments(db(), case)
+    staff = (
+        [(str(u.id), u.display_name) for u in services.assignable_staff(db(), case)]
+        if policy.can_assign_case(user(), case)
+        else None
+    )
     return render_template(
         "cases/show.html",
         view=view,
-        assessments=case_assessments(db(), case),
+        assessments=assessments,
+        caseworker=services.caseworker_name(db(), case),
+        assign_form=AssignForm(staff, caseworker=str(case.assigned_to_id or ""))
+        if staff is not None
+        else None,
+        reassessments_due=_reassessments_due(assessments),
+        follow_ups=open_follow_ups(db(), case),
+        may_mark_follow_up=assessment_policy.can_mark_follow_up(user(), case),
+        today=local_today(),
         start_form=start_assessment_form(case, registered) if may_edit else None,
         registered=registered,
         untrained=_untrained(registered) if may_edit else [],
@@ -178,6 +224,30 @@ def close(case_id: uuid.UUID) -> Response:
     else:
         flash(_("The case is closed."), "success")
     return redirect(url_for("cases.show_case", case_id=case.id))
+
+
+@bp.post("/cases/<uuid:case_id>/assign")
+@require(Permission.CASE_ASSIGN)
+def assign(case_id: uuid.UUID) -> Response:
+    """A supervisor gives the case to a caseworker of the unit."""
+    case = load_case(case_id)
+    staff = services.assignable_staff(db(), case) if policy.can_assign_case(user(), case) else []
+    form = AssignForm([(str(u.id), u.display_name) for u in staff])
+    if not form.validate_on_submit():
+        if not policy.can_assign_case(user(), case):
+            services.deny(db(), user(), "case:case:assign", "case", case.id)
+            abort(403)
+        flash(_("Choose an active caseworker of the case's unit."), "error")
+        return redirect(url_for("cases.show_case", case_id=case.id, _anchor="responsible"))
+    try:
+        assignee = services.assign_case(db(), user(), case, uuid.UUID(form.caseworker.data))
+    except AccessDenied:
+        abort(403)
+    except DomainError as exc:
+        flash(_(exc.message), "error")
+    else:
+        flash(_("The case is assigned to %(name)s.", name=assignee.display_name), "success")
+    return redirect(url_for("cases.show_case", case_id=case.id, _anchor="responsible"))
 
 
 @bp.post("/cases/<uuid:case_id>/protection")

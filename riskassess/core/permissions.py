@@ -18,6 +18,10 @@ class Permission(StrEnum):
     CASE_EMERGENCY = "case:case:emergency"
     CASE_SEARCH = "case:case:search"
     CASE_RETENTION_HOLD = "case:retention:hold"
+    # A supervisor gives a case of the unit to one of its caseworkers.
+    CASE_ASSIGN = "case:case:assign"
+    # Mark a follow-up date of an approved plan as done.
+    FOLLOW_UP_DONE = "case:follow_up:done"
     ASSESSMENT_CREATE = "case:assessment:create"
     ASSESSMENT_READ = "case:assessment:read"
     ASSESSMENT_EDIT = "case:assessment:edit"
@@ -61,6 +65,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.ASSESSMENT_EDIT,
             Permission.ASSESSMENT_SUBMIT,
             Permission.INSTRUMENT_READ,
+            Permission.FOLLOW_UP_DONE,
         }
     ),
     Role.SUPERVISOR: frozenset(
@@ -77,6 +82,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.INSTRUMENT_READ,
             Permission.CASE_ACCESS_LOG_READ,
             Permission.TRAINING_MANAGE,
+            Permission.CASE_ASSIGN,
+            Permission.FOLLOW_UP_DONE,
         }
     ),
     # Trainers work with fictional vignettes only; they never see case data.

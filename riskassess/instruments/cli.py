@@ -10,7 +10,13 @@ import click
 from riskassess.cli_support import (
     settings_for,
 )
-from riskassess.instruments.loader import InstrumentError, load_directories, parse_instrument
+from riskassess.instruments.loader import (
+    InstrumentError,
+    is_overlay_file,
+    load_directories,
+    parse_instrument,
+    parse_overlay,
+)
 
 
 @click.group()
@@ -27,7 +33,10 @@ def instruments_validate(files: tuple[Path, ...]) -> None:
     if files:
         for path in files:
             try:
-                parse_instrument(path)
+                if is_overlay_file(path):
+                    parse_overlay(path)
+                else:
+                    parse_instrument(path)
                 checked += 1
             except InstrumentError as exc:
                 problems.extend(exc.problems)
@@ -40,7 +49,7 @@ def instruments_validate(files: tuple[Path, ...]) -> None:
         click.echo(line, err=True)
     if problems:
         sys.exit(1)
-    click.echo(f"{checked} instrument file(s) valid.")
+    click.echo(f"{checked} file(s) valid.")
 
 
 @instruments.command("schema")

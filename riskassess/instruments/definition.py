@@ -94,6 +94,9 @@ class Instrument:
     additional_factors: bool = False
     research_index_title: Text | None = None
     rules: tuple[Rule, ...] = ()
+    # Months after an approval when the next assessment is due; None: no routine interval.
+    # A local overlay may set or change it without changing the file (and its hash).
+    reassessment_months: int | None = None
     # The file exactly as read; stored when the version is first used.
     definition: bytes = field(repr=False, default=b"")
 
@@ -123,6 +126,14 @@ class Instrument:
 
     def applies_to(self, age: int, sex: str) -> bool:
         return self.age_min <= age <= self.age_max and sex in self.sexes
+
+    def with_local(self, guidance: dict[str, Text], reassessment_months: int | None) -> Instrument:
+        """A copy with this installation's additions: licensed manual guidance attached to the
+        named items, and its own reassessment interval where it sets one."""
+        instrument = self.with_manual(guidance)
+        if reassessment_months is None or reassessment_months == self.reassessment_months:
+            return instrument
+        return replace(instrument, reassessment_months=reassessment_months)
 
     def with_manual(self, guidance: dict[str, Text]) -> Instrument:
         """A copy with licensed manual guidance attached to the named items."""

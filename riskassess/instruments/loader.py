@@ -31,11 +31,15 @@ LEVEL_PATTERN = re.compile(r"^[a-z0-9_-]{1,20}$")
 TOP_KEYS = {
     "schema", "id", "version", "family", "source", "unverified", "title", "note", "applies",
     "features", "scales", "domains", "judgement", "research_index", "rules",
+    "reassessment_months",
 }  # fmt: skip
 VIGNETTE_MISPLACED = (
     "{name}: is a training vignette, not an instrument: put it in a vignette folder "
     "(RISKASSESS_VIGNETTES_PATH)"
 )
+OVERLAY_KEYS = {"overlay", "instrument", "version", "guidance", "reassessment_months"}
+# A reassessment interval: at least a month, at most ten years.
+MAX_REASSESSMENT_MONTHS = 120
 RULE_KEYS = {"id", "kind", "message", "when_judgement", "ratings", "min_items", "items", "max"}
 
 
@@ -102,6 +106,15 @@ class FileChecker:
         if value < minimum:
             self.problem(where, f"'{key}' must be at least {minimum}")
         return value
+
+    def months(self, raw: Mapping[str, Any], where: str) -> int | None:
+        """The optional reassessment interval, in whole months."""
+        if "reassessment_months" not in raw:
+            return None
+        value = self.integer(raw, "reassessment_months", where, minimum=1)
+        if value > MAX_REASSESSMENT_MONTHS:
+            self.problem(where, f"'reassessment_months' must be at most {MAX_REASSESSMENT_MONTHS}")
+        return value if 1 <= value <= MAX_REASSESSMENT_MONTHS else None
 
     def flag(self, raw: Mapping[str, Any], key: str, where: str) -> bool:
         value = raw.get(key, False)
@@ -334,6 +347,7 @@ def _build(raw: Mapping[str, Any], content: bytes, name: str, path: str) -> Inst
     rules = _rules(check, raw.get("rules"), domains, tuple(jlevels))
     critical_flag = check.flag(features, "critical_flag", "features")
     additional_factors = check.flag(features, "additional_factors", "features")
+    reassessment_months = check.months(raw, "header")
 
     if check.problems:
         raise InstrumentError(check.problems)
@@ -358,6 +372,7 @@ def _build(raw: Mapping[str, Any], content: bytes, name: str, path: str) -> Inst
         additional_factors=additional_factors,
         research_index_title=research,
         rules=rules,
+        reassessment_months=reassessment_months,
         definition=content,
     )
 
@@ -372,6 +387,26 @@ def parse_definition(content: bytes, name: str, path: str = "") -> Instrument:
     return _build(raw, content, name, path or name)
 
 
+def parse_overlay(path: Path) -> Overlay:
+    """Check one overlay file on its own (which instrument it adds to is checked at loading)."""
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        raise InstrumentError([f"{path.name}: cannot be read: {exc.strerror}"]) from None
+    raw = read_toml(content, path.name)
+    if "overlay" not in raw:
+        raise InstrumentError([f"{path.name}: is an instrument file, not an overlay"])
+    return _overlay(raw, path.name)
+
+
+def is_overlay_file(path: Path) -> bool:
+    """Whether a file is an overlay (it says `overlay = ...`), without checking it further."""
+    try:
+        return "overlay" in read_toml(path.read_bytes(), path.name)
+    except (InstrumentError, OSError):
+        return False
+
+
 def parse_instrument(path: Path) -> Instrument:
     try:
         content = path.read_bytes()
@@ -382,24 +417,29 @@ def parse_instrument(path: Path) -> Instrument:
 
 @dataclass(frozen=True)
 class Overlay:
-    """Licensed manual guidance for one instrument version, kept outside the shipped file."""
+    """An installation's additions to one instrument version, kept outside its file: licensed
+    manual guidance, and the reassessment interval of its own routine."""
 
     name: str
     instrument_id: str
     version: str
     guidance: dict[str, Text]
+    reassessment_months: int | None = None
 
 
 def _overlay(raw: Mapping[str, Any], name: str) -> Overlay:
     check = FileChecker(name)
-    check.table(raw, "header", {"overlay", "instrument", "version", "guidance"})
+    check.table(raw, "header", OVERLAY_KEYS)
     if raw.get("overlay") != OVERLAY_VERSION:
         check.problem("overlay", f"must be {OVERLAY_VERSION}")
     ident = check.string(raw, "instrument", "header")
     version = check.string(raw, "version", "header")
+    months = check.months(raw, "header")
     guidance: dict[str, Text] = {}
     spec = raw.get("guidance")
-    if not isinstance(spec, Mapping) or not spec:
+    if spec is None and "reassessment_months" in raw:
+        spec = {}  # an overlay may set the interval alone
+    elif not isinstance(spec, Mapping) or not spec:
         check.problem("guidance", "must hold at least one [guidance.<item code>] table")
         spec = {}
     for code, texts in spec.items():
@@ -415,7 +455,7 @@ def _overlay(raw: Mapping[str, Any], name: str) -> Overlay:
         guidance[str(code)] = Text(sv_text, en_text)
     if check.problems:
         raise InstrumentError(check.problems)
-    return Overlay(name, ident, version, guidance)
+    return Overlay(name, ident, version, guidance, months)
 
 
 class InstrumentRegistry:
@@ -423,11 +463,20 @@ class InstrumentRegistry:
 
     def __init__(self, instruments: Iterable[Instrument], overlays: Iterable[Overlay] = ()) -> None:
         self._manual: dict[tuple[str, str], dict[str, Text]] = {}
+        # Overlays are read folder by folder, the shipped folder first: the last interval set
+        # for a version wins, so an installation's own folder overrides the shipped routine.
+        self._months: dict[tuple[str, str], int] = {}
         for overlay in overlays:
-            self._manual.setdefault((overlay.instrument_id, overlay.version), {}).update(
-                overlay.guidance
-            )
-        self._by_key = {i.key: i.with_manual(self._manual.get(i.key, {})) for i in instruments}
+            key = (overlay.instrument_id, overlay.version)
+            self._manual.setdefault(key, {}).update(overlay.guidance)
+            if overlay.reassessment_months is not None:
+                self._months[key] = overlay.reassessment_months
+        self._by_key = {i.key: self._local(i) for i in instruments}
+
+    def _local(self, instrument: Instrument) -> Instrument:
+        return instrument.with_local(
+            self._manual.get(instrument.key, {}), self._months.get(instrument.key)
+        )
 
     def get(self, instrument_id: str, version: str) -> Instrument | None:
         return self._by_key.get((instrument_id, version))
@@ -437,7 +486,7 @@ class InstrumentRegistry:
 
     def manual_for(self, instrument: Instrument) -> Instrument:
         """Attach this installation's overlay to a definition read from elsewhere (the database)."""
-        return instrument.with_manual(self._manual.get(instrument.key, {}))
+        return self._local(instrument)
 
 
 def load_directories(directories: Iterable[Path]) -> InstrumentRegistry:
@@ -480,7 +529,7 @@ def load_directories(directories: Iterable[Path]) -> InstrumentRegistry:
         if target is None:
             problems.append(
                 f"{overlay.name}: header: no instrument {overlay.instrument_id} "
-                f"version {overlay.version} to add guidance to"
+                f"version {overlay.version} to add to"
             )
             continue
         for code in overlay.guidance:

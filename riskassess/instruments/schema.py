@@ -44,6 +44,7 @@ INSTRUMENT_SCHEMA: dict[str, Any] = {
         "family": {"type": "string", "minLength": 1},
         "source": {"type": "string", "minLength": 1},
         "unverified": {"type": "boolean"},
+        "reassessment_months": {"type": "integer", "minimum": 1, "maximum": 120},
         "title": _TEXT,
         "note": _TEXT,
         "applies": {

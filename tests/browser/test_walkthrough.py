@@ -216,11 +216,24 @@ def test_caseworker_rates_supervisor_approves_other_unit_is_denied(
     expect(page.locator("main")).to_contain_text("Bedömaren är inte registrerad som utbildad")
     page.get_by_role("link", name=reference, exact=True).click()
     expect(page).to_have_url(assessment_url)
+    # A mistyped password: the page comes back at the form, the comment and decision kept
+    # and the message beside the password field, not at the top of the long summary.
     page.get_by_role("radio", name="Godkänn", exact=True).check()
+    page.get_by_label("Kommentar").fill("Fiktiv kommentar vid godkännande.")
+    page.get_by_label("Ditt lösenord (signatur)").fill("inte-mitt-losenord")
+    page.get_by_role("button", name="Registrera beslut").click()
+    error = page.locator("#password-error")
+    expect(error).to_have_text("Lösenordet var fel: bedömningen godkändes inte.")
+    expect(error).to_be_in_viewport()
+    expect(page.get_by_label("Kommentar")).to_have_value("Fiktiv kommentar vid godkännande.")
+    expect(page.get_by_role("radio", name="Godkänn", exact=True)).to_be_checked()
     page.get_by_label("Ditt lösenord (signatur)").fill(PASSWORD)
     page.get_by_role("button", name="Registrera beslut").click()
     expect(page.get_by_role("status").filter(has_text="godkänd och signerad")).to_be_visible()
     expect(fact(page, "Status")).to_have_text("Godkänd")
+    # The checksums are folded away under "Tekniska uppgifter".
+    expect(page.locator("details.technical dd.hash").last).to_be_hidden()
+    page.get_by_text("Tekniska uppgifter", exact=True).click()
     expect(fact(page, "Innehållets kontrollsumma")).to_have_text(re.compile(r"^[0-9a-f]{64}$"))
     expect(page.get_by_role("button", name="Registrera beslut")).to_have_count(0)
 

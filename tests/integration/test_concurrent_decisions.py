@@ -145,8 +145,7 @@ def test_two_supervisors_decide_at_once(app: Flask, world: World, db: Session) -
 def test_two_caseworkers_save_the_same_version_at_once(
     app: Flask, world: World, db: Session
 ) -> None:
-    ids = _arrange(world)
-    world.user("cw.north2", "caseworker", _north(world))
+    ids = _arrange(world)  # cw.north2 is the case owner's colleague there
     clients = [_client(app, "cw.north"), _client(app, "cw.north2")]
     path = f"/assessments/{ids['draft']}/rate/H"
     version = lock_version(db, ids["draft"])

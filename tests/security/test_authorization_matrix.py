@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from riskassess.accounts import raters
 from riskassess.assessments import services as assessments
 from riskassess.assessments.content import Content, ItemRating
+from riskassess.assessments.models import FollowUp
 from riskassess.audit_log import services as audit_log
 from riskassess.cases.models import CaseAccess
 from riskassess.core import audit
@@ -151,6 +152,19 @@ MATRIX: dict[str, Route] = {
     "cases.close": Route(
         "POST", "/cases/{case}/close", _only({"caseworker": 302, "supervisor": 302})
     ),
+    "cases.assign": Route(
+        "POST", "/cases/{case}/assign", _only({"supervisor": 302}), (("caseworker", "{colleague}"),)
+    ),
+    "followups.due_list": Route(
+        "GET",
+        "/follow-ups",
+        _only({"caseworker": 200, "caseworker_other_unit": 200, "supervisor": 200}),
+    ),
+    # The caseworkers and supervisors of the case's unit; the other unit's caseworker holds
+    # the permission but is refused by the unit rule.
+    "followups.mark_done": Route(
+        "POST", "/follow-ups/{follow_up}/done", _only({"caseworker": 302, "supervisor": 302})
+    ),
     "cases.protection": Route(
         "POST", "/cases/{case}/protection", _only({"supervisor": 302}), (("protect", "1"),)
     ),
@@ -243,6 +257,7 @@ def test_every_view_declares_its_permission(app: Flask) -> None:
 def _arrange(world: World) -> dict[str, str]:
     north, south = world.unit("nord"), world.unit("syd")
     owner = world.user("cw.north", "caseworker", north)
+    colleague = world.user("cw.north2", "caseworker", north)  # a case can be given to
     outsider = world.user("cw.south", "caseworker", south)
     world.user("sup.north", "supervisor", north)
     trainer = world.user("trainer", "trainer", None)
@@ -282,6 +297,15 @@ def _arrange(world: World) -> dict[str, str]:
         expires_dt=now - timedelta(hours=2),
     )
     session.add(emergency)
+    # A follow-up date of a plan, to be marked as done.
+    follow_up = FollowUp(
+        id=uuid.uuid4(),
+        case_id=case.id,
+        assessment_id=submitted.id,
+        plan_row=0,
+        due_on=date.today(),
+    )
+    session.add(follow_up)
     training = raters.record_training(
         session,
         audit.Actor.system("test-setup"),
@@ -294,6 +318,8 @@ def _arrange(world: World) -> dict[str, str]:
     session.commit()
     return {
         "staff": str(owner.id),
+        "colleague": str(colleague.id),
+        "follow_up": str(follow_up.id),
         "training": str(training.id),
         "access": str(emergency.id),
         "case": str(case.id),
@@ -325,7 +351,8 @@ def test_route_answers_as_the_matrix_says(
         response = client.get(path)
     else:
         token = csrf(client, "/login" if role == "anonymous" else "/instruments")
-        response = client.post(path, data={"csrf_token": token, **dict(route.form)})
+        form = {name: value.format(**ids) for name, value in route.form}
+        response = client.post(path, data={"csrf_token": token, **form})
     body = response.get_data(as_text=True)
     response.close()  # static files are streamed from an open file
     expected = route.expected[role]

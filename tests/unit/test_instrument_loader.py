@@ -12,7 +12,12 @@ import jsonschema
 import pytest
 
 from riskassess.config import SHIPPED_INSTRUMENTS
-from riskassess.instruments.loader import InstrumentError, load_directories, parse_instrument
+from riskassess.instruments.loader import (
+    InstrumentError,
+    is_overlay_file,
+    load_directories,
+    parse_instrument,
+)
 from riskassess.instruments.schema import INSTRUMENT_SCHEMA
 
 SAVRY = SHIPPED_INSTRUMENTS / "savry-style-1.0.toml"
@@ -105,6 +110,8 @@ def test_broken_file_names_file_place_and_problem(path: Path) -> None:
 
 def test_json_schema_accepts_every_valid_file() -> None:
     for path in [*SHIPPED_INSTRUMENTS.glob("*.toml"), CORPUS / "valid-mini.toml"]:
+        if is_overlay_file(path):
+            continue  # the schema describes instrument files, not overlays
         jsonschema.validate(tomllib.loads(path.read_text(encoding="utf-8")), INSTRUMENT_SCHEMA)
 
 
@@ -122,6 +129,9 @@ def test_json_schema_accepts_every_valid_file() -> None:
         "unknown-sex",
         "weight-not-a-number",
         "wrong-schema",
+        "reassessment-months-zero",
+        "reassessment-months-text",
+        "reassessment-months-too-many",
     ],
 )
 def test_json_schema_rejects_structural_mistakes(name: str) -> None:
@@ -151,7 +161,7 @@ def test_overlay_adds_manual_guidance_without_changing_the_hash(tmp_path: Path) 
     [
         (
             'overlay = 1\ninstrument = "savry-style"\nversion = "9.9"\n[guidance.H1]\nsv = "x"\n',
-            "manual.toml: header: no instrument savry-style version 9.9 to add guidance to",
+            "manual.toml: header: no instrument savry-style version 9.9 to add to",
         ),
         (
             'overlay = 1\ninstrument = "savry-style"\nversion = "1.0"\n[guidance.Z9]\nsv = "x"\n',
@@ -212,3 +222,72 @@ def test_app_refuses_to_start_with_a_broken_instrument(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "broken.toml: item 'H1': duplicate item code" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_reassessment_interval_in_the_file(tmp_path: Path) -> None:
+    path = _broken(tmp_path, 'family = "savry"', 'family = "savry"\nreassessment_months = 3')
+    assert parse_instrument(path).reassessment_months == 3
+    assert parse_instrument(SAVRY).reassessment_months is None  # the shipped file sets none
+
+
+def test_shipped_routine_sets_six_months_without_changing_the_hash() -> None:
+    """The 1.0 files that assessments already rest on get the interval from an overlay, so
+    their hash stays; EARL-V3, new, carries it in its own file."""
+    loaded = load_directories([SHIPPED_INSTRUMENTS])
+    for instrument in loaded.all():
+        assert instrument.reassessment_months == 6, instrument.id
+        bare = parse_instrument(Path(instrument.path))
+        assert bare.content_hash == instrument.content_hash
+        in_file = 6 if instrument.id == "earl-v3-style" else None
+        assert bare.reassessment_months == in_file, instrument.id
+
+
+def test_a_later_folder_sets_its_own_routine(tmp_path: Path) -> None:
+    (tmp_path / "routine.toml").write_text(
+        'overlay = 1\ninstrument = "savry-style"\nversion = "1.0"\nreassessment_months = 4\n',
+        encoding="utf-8",
+    )
+    registry = load_directories([SHIPPED_INSTRUMENTS, tmp_path])
+    savry = registry.get("savry-style", "1.0")
+    earl = registry.get("earl-20b-style", "1.0")
+    assert savry is not None and earl is not None
+    assert (savry.reassessment_months, earl.reassessment_months) == (4, 6)
+    # A definition read back from the database gets the same local routine.
+    assert registry.manual_for(parse_instrument(SAVRY)).reassessment_months == 4
+
+
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        (
+            "reassessment_months = 0",
+            "routine.toml: header: 'reassessment_months' must be at least 1",
+        ),
+        (
+            'reassessment_months = "sex"',
+            "routine.toml: header: 'reassessment_months' must be a whole number",
+        ),
+        ("reassessment_weeks = 4", "routine.toml: header: unknown field 'reassessment_weeks'"),
+        ("", "routine.toml: guidance: must hold at least one [guidance.<item code>] table"),
+    ],
+)
+def test_broken_routine_overlay_is_reported(tmp_path: Path, line: str, message: str) -> None:
+    (tmp_path / "routine.toml").write_text(
+        f'overlay = 1\ninstrument = "savry-style"\nversion = "1.0"\n{line}\n', encoding="utf-8"
+    )
+    with pytest.raises(InstrumentError) as caught:
+        load_directories([SHIPPED_INSTRUMENTS, tmp_path])
+    assert message in caught.value.problems
+
+
+def test_cli_validates_overlay_files_too() -> None:
+    files = [str(p) for p in sorted(SHIPPED_INSTRUMENTS.glob("*.toml"))]
+    result = subprocess.run(
+        [sys.executable, "-m", "riskassess.cli", "instruments", "validate", *files],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=dict(os.environ),
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"{len(files)} file(s) valid." in result.stdout

@@ -1,0 +1,87 @@
+"""The case list: one page of the unit's cases (or the user's own), each with where its work
+stands. A fixed number of queries per page, whatever the page size or the table size."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from riskassess.accounts.models import User
+from riskassess.assessments.followup import CaseWork, case_work
+from riskassess.cases.models import Case, CaseStatus
+from riskassess.cases.services import CaseView, listed_views
+from riskassess.core import audit
+from riskassess.core.keys import Vault
+from riskassess.instruments.definition import Instrument
+
+CASES_PER_PAGE = 25
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    view: CaseView
+    caseworker: str  # the responsible caseworker's name, or "" when none is assigned
+    work: CaseWork
+
+
+@dataclass(frozen=True)
+class CasePage:
+    rows: list[CaseRow]
+    total: int
+    page: int
+    pages: int
+
+
+def list_cases(
+    session: Session,
+    vault: Vault,
+    user: User,
+    *,
+    mine: bool,
+    status: str | None,
+    page: int,
+    instrument_of: Callable[[Any], Instrument],
+    today: date,
+    per_page: int = CASES_PER_PAGE,
+) -> CasePage:
+    """One page of the unit's cases (or the user's own), newest change first, each with its
+    responsible caseworker, its latest assessment and state, and the next follow-up date.
+    Protected identities are never decrypted for a list. One audit entry names every row shown.
+    """
+    conditions = [Case.unit_id == user.unit_id]
+    if mine:
+        conditions.append(Case.assigned_to_id == user.id)
+    if status in (CaseStatus.OPEN, CaseStatus.CLOSED):
+        conditions.append(Case.status == status)
+    total = session.scalar(select(func.count()).select_from(Case).where(*conditions)) or 0
+    pages = max(1, -(-total // per_page))
+    page = min(max(page, 1), pages)
+    found = session.execute(
+        select(Case, User.display_name)
+        .outerjoin(User, User.id == Case.assigned_to_id)
+        .where(*conditions)
+        .order_by(Case.updated_dt.desc(), Case.id)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    cases = [case for case, _name in found]
+    views = listed_views(session, vault, user, cases)
+    work = case_work(session, [c.id for c in cases], instrument_of, today)
+    audit.append(
+        session,
+        user.as_actor(),
+        "case:case:list",
+        object_type="unit",
+        object_id=user.unit_id,
+        details={"cases": [str(c.id) for c in cases]},
+    )
+    rows = [
+        CaseRow(view, name or "", work[view.case.id])
+        for view, (_case, name) in zip(views, found, strict=True)
+    ]
+    return CasePage(rows, total, page, pages)
