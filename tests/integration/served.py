@@ -22,6 +22,7 @@ SAVRY = ("savry-style", "1.0")
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 LOCK = re.compile(r'name="lock_version"[^>]*value="(\d+)"')
 ASSESSMENT_LINK = re.compile(r'href="/assessments/([0-9a-f-]{36})"')
+FLASH = re.compile(r'<p class="flash [^"]*"[^>]*>([^<]*)</p>')
 CONFLICT_WORDS = "Någon annan sparade"  # the Swedish edit-conflict message
 
 
@@ -104,6 +105,9 @@ class Browser:
             {"instrument": "@".join(SAVRY)},
             csrf_from=f"/cases/{case_id}",
         )
+        if "/rate/" not in location:  # refused: back to the case page, which says why
+            said = FLASH.findall(self.page(location))
+            raise StepFailed(f"no assessment started on {case_id}: {said}")
         return location.split("/")[2]
 
     def editing_form(self, path: str) -> tuple[str, int]:
@@ -153,6 +157,3 @@ class Browser:
         if decision == "approve":
             form["password"] = PASSWORD
         return self.post(f"{path}/review", form, csrf_from=path)
-
-    def state_on_page(self, assessment_id: str) -> str:
-        return self.page(f"/assessments/{assessment_id}")
