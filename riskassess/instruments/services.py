@@ -23,17 +23,18 @@ def record_version(
 
     Two requests (on PostgreSQL, where they run side by side) can both find the version
     unrecorded; the later insert then waits for the first and violates its key. Its savepoint
-    is rolled back and the row the first stored is used, or refused as above."""
-    stored = session.get(InstrumentVersion, instrument.content_hash)
-    if stored is not None:
-        return stored
-    clash = session.scalar(
+    is rolled back and the row the first stored is used, or refused as above. One lookup by
+    instrument and version finds the stored row or a clash, so a row the other request commits
+    in between is never taken for a clash."""
+    stored = session.scalar(
         select(InstrumentVersion).where(
             InstrumentVersion.instrument_id == instrument.id,
             InstrumentVersion.version == instrument.version,
         )
     )
-    if clash is not None:
+    if stored is not None and stored.content_hash == instrument.content_hash:
+        return stored
+    if stored is not None:
         raise DomainError(
             f"{Path(instrument.path).name}: header: {instrument.id} version {instrument.version} "
             "was changed after assessments were made with it; give the changed file a new version"

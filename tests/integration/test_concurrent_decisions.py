@@ -30,6 +30,7 @@ from riskassess.assessments.models import Assessment, ReviewDecision
 from riskassess.assessments.workflow import State
 from riskassess.cases.models import Case
 from riskassess.core.audit import AuditEntry, verify_chain
+from riskassess.core.db import make_engine
 from riskassess.instruments.models import InstrumentVersion
 from riskassess.instruments.services import record_version
 from tests.conftest import PASSWORD, World, csrf, lock_version
@@ -216,3 +217,33 @@ def test_two_first_uses_of_an_instrument_version_record_it_once(
         second.close()
     with Session(arrange_engine) as check:
         assert check.scalar(select(func.count()).select_from(InstrumentVersion)) == 1
+
+
+def test_a_version_recorded_by_another_request_meanwhile_is_no_clash(
+    world: World, arrange_engine: Engine
+) -> None:
+    """The other request commits the version just after this one looked for it: this one must
+    use that row, not refuse it as a changed file with the same version (it did, and the
+    caseworker was told nothing was started)."""
+    instrument = world.registry.get("savry-style", "1.0")
+    assert instrument is not None
+    engine = make_engine(arrange_engine.url.render_as_string(hide_password=False))
+    other, this = Session(arrange_engine), Session(engine)
+    done: list[bool] = []
+
+    def meanwhile(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        if not done and "FROM instrument_version" in statement:  # after its first look
+            done.append(True)
+            record_version(other, instrument)
+            other.commit()
+
+    event.listen(engine, "after_cursor_execute", meanwhile)
+    try:
+        assert record_version(this, instrument).content_hash == instrument.content_hash
+        this.commit()
+        assert done
+    finally:
+        event.remove(engine, "after_cursor_execute", meanwhile)
+        other.close()
+        this.close()
+        engine.dispose()
