@@ -6,6 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from riskassess.errors import DomainError
@@ -14,19 +15,26 @@ from riskassess.instruments.loader import InstrumentError, InstrumentRegistry, p
 from riskassess.instruments.models import InstrumentVersion
 
 
-def record_version(session: Session, instrument: Instrument) -> InstrumentVersion:
+def record_version(
+    session: Session, instrument: Instrument, *, first_try: bool = True
+) -> InstrumentVersion:
     """Store the definition the first time a version is used; refuse a changed file that
-    kept its version number, since assessments must always show what they were made with."""
-    stored = session.get(InstrumentVersion, instrument.content_hash)
-    if stored is not None:
-        return stored
-    clash = session.scalar(
+    kept its version number, since assessments must always show what they were made with.
+
+    Two requests (on PostgreSQL, where they run side by side) can both find the version
+    unrecorded; the later insert then waits for the first and violates its key. Its savepoint
+    is rolled back and the row the first stored is used, or refused as above. One lookup by
+    instrument and version finds the stored row or a clash, so a row the other request commits
+    in between is never taken for a clash."""
+    stored = session.scalar(
         select(InstrumentVersion).where(
             InstrumentVersion.instrument_id == instrument.id,
             InstrumentVersion.version == instrument.version,
         )
     )
-    if clash is not None:
+    if stored is not None and stored.content_hash == instrument.content_hash:
+        return stored
+    if stored is not None:
         raise DomainError(
             f"{Path(instrument.path).name}: header: {instrument.id} version {instrument.version} "
             "was changed after assessments were made with it; give the changed file a new version"
@@ -38,8 +46,13 @@ def record_version(session: Session, instrument: Instrument) -> InstrumentVersio
         file_name=Path(instrument.path).name,
         definition=instrument.definition,
     )
-    session.add(stored)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(stored)
+    except IntegrityError:
+        if not first_try:
+            raise
+        return record_version(session, instrument, first_try=False)
     return stored
 
 

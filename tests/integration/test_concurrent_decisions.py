@@ -11,6 +11,7 @@ writes really race instead of running one after the other by chance.
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,6 +21,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, func, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from riskassess.accounts.models import Unit
@@ -28,6 +30,9 @@ from riskassess.assessments.models import Assessment, ReviewDecision
 from riskassess.assessments.workflow import State
 from riskassess.cases.models import Case
 from riskassess.core.audit import AuditEntry, verify_chain
+from riskassess.core.db import make_engine
+from riskassess.instruments.models import InstrumentVersion
+from riskassess.instruments.services import record_version
 from tests.conftest import PASSWORD, World, csrf, lock_version
 from tests.security.test_authorization_matrix import _arrange
 
@@ -182,3 +187,62 @@ def test_two_caseworkers_save_the_same_version_at_once(
     winner = "low" if results[0][0] == 302 else "high"
     assert content.rating("H1").rating == winner
     assert verify_chain(db).ok
+
+
+def test_two_first_uses_of_an_instrument_version_record_it_once(
+    world: World, arrange_engine: Engine
+) -> None:
+    """Two assessments started at once with a version nobody used yet: both record it; the
+    second insert waits for the first's key, then uses the first's row (it was a 500)."""
+    instrument = world.registry.get("savry-style", "1.0")
+    assert instrument is not None
+    first, second = Session(arrange_engine), Session(arrange_engine)
+    found: dict[str, InstrumentVersion] = {}
+
+    def second_use() -> None:
+        found["row"] = record_version(second, instrument)
+        second.commit()
+
+    try:
+        record_version(first, instrument)  # inserted, not yet committed
+        waiting = threading.Thread(target=second_use)
+        waiting.start()
+        time.sleep(0.5)  # the second insert is now blocked on the first's key
+        first.commit()
+        waiting.join(20)
+        assert found["row"].content_hash == instrument.content_hash
+    finally:
+        first.close()
+        second.close()
+    with Session(arrange_engine) as check:
+        assert check.scalar(select(func.count()).select_from(InstrumentVersion)) == 1
+
+
+def test_a_version_recorded_by_another_request_meanwhile_is_no_clash(
+    world: World, arrange_engine: Engine
+) -> None:
+    """The other request commits the version just after this one looked for it: this one must
+    use that row, not refuse it as a changed file with the same version (it did, and the
+    caseworker was told nothing was started)."""
+    instrument = world.registry.get("savry-style", "1.0")
+    assert instrument is not None
+    engine = make_engine(arrange_engine.url.render_as_string(hide_password=False))
+    other, this = Session(arrange_engine), Session(engine)
+    done: list[bool] = []
+
+    def meanwhile(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        if not done and "FROM instrument_version" in statement:  # after its first look
+            done.append(True)
+            record_version(other, instrument)
+            other.commit()
+
+    event.listen(engine, "after_cursor_execute", meanwhile)
+    try:
+        assert record_version(this, instrument).content_hash == instrument.content_hash
+        this.commit()
+        assert done
+    finally:
+        event.remove(engine, "after_cursor_execute", meanwhile)
+        other.close()
+        this.close()
+        engine.dispose()
