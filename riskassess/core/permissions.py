@@ -18,6 +18,8 @@ class Permission(StrEnum):
     CASE_EMERGENCY = "case:case:emergency"
     CASE_SEARCH = "case:case:search"
     CASE_RETENTION_HOLD = "case:retention:hold"
+    CASE_MERGE = "case:case:merge"
+    CASE_TRANSFER_DECIDE = "case:transfer:decide"
     ASSESSMENT_CREATE = "case:assessment:create"
     ASSESSMENT_READ = "case:assessment:read"
     ASSESSMENT_EDIT = "case:assessment:edit"
@@ -71,6 +73,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.CASE_RETENTION_HOLD,
             Permission.CASE_CLOSE,
             Permission.CASE_PROTECT,
+            Permission.CASE_MERGE,
+            Permission.CASE_TRANSFER_DECIDE,
             Permission.CASE_EMERGENCY,
             Permission.ASSESSMENT_READ,
             Permission.ASSESSMENT_REVIEW,
