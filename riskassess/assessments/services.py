@@ -264,8 +264,8 @@ def _new_draft(
 
 
 class OpenAssessmentExists(DomainError):
-    """The case has an unfinished assessment with the instrument: one at a time, so that two
-    drafts of the same child never compete. `assessment` is the open one, to lead to."""
+    """The case has an open draft with the instrument: one at a time, so that two drafts of
+    the same child never compete. `assessment` is the open one, to lead to."""
 
     def __init__(self, assessment: Assessment) -> None:
         super().__init__(
@@ -278,14 +278,14 @@ class OpenAssessmentExists(DomainError):
 
 
 def open_assessment(session: Session, case: Case, instrument_id: str) -> Assessment | None:
-    """The case's unfinished (draft, returned or submitted) assessment with the instrument,
-    whatever its version."""
+    """The case's open draft with the instrument (a draft, or one returned for revision),
+    whatever its version. One waiting for review is no draft: it is the supervisor's turn."""
     return session.scalar(
         select(Assessment)
         .where(
             Assessment.case_id == case.id,
             Assessment.instrument_id == instrument_id,
-            Assessment.state.in_([State.DRAFT.value, State.SUBMITTED.value, State.RETURNED.value]),
+            Assessment.state.in_([State.DRAFT.value, State.RETURNED.value]),
         )
         .order_by(Assessment.created_dt)
         .limit(1)
