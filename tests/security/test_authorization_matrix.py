@@ -329,6 +329,7 @@ def _arrange(world: World) -> dict[str, str]:
         "access": str(emergency.id),
         "transfer": str(transfer.id),
         "case": str(case.id),
+        "other_case": str(second.id),  # no open draft: an assessment can be started there
         "draft": str(draft.id),
         "submitted": str(submitted.id),
         "sample": str(sample.id),
