@@ -32,9 +32,9 @@ from riskassess.cases.duplicates import merge_cases
 from riskassess.cases.models import Case, CaseStatus, CaseTransfer, RetentionHold
 from riskassess.core import migrate
 from riskassess.core.audit import AuditEntry, entry_fields, verify_chain
-from riskassess.core.db import new_id
+from riskassess.core.db import new_id, transaction
 from riskassess.errors import AccessDenied, DomainError
-from tests.conftest import PASSWORD, World, csrf
+from tests.conftest import PASSWORD, TEST_ACTOR, World, csrf
 
 # A fictional boy born 14 March 2012, in the four ways people write his number.
 BORN = date(2012, 3, 14)
@@ -551,3 +551,27 @@ def test_the_upgrade_keeps_old_duplicates_and_claims_the_oldest(tmp_path: Path) 
         assert claims == {"RA-OLD0": None, "RA-OLD1": "same", "RA-OLD2": "other"}
     finally:
         engine.dispose()
+
+
+def test_gallring_of_the_kept_case_leaves_its_tombstone_pointing_nowhere(
+    app: Flask, world: World, staff: dict[str, User], db: Session
+) -> None:
+    """The tombstone refers to the kept case; deleting the kept case (its own gallring) must
+    not fail on that reference, and the tombstone is gallrad by its own dates later."""
+    kept = world.case(staff["cw.north"])
+    twin = _duplicate_of(db, world, kept, staff["cw.north"])
+    merge_cases(db, world.vault, staff["sup.north"], kept, twin)
+    db.commit()
+    kept_id, twin_id = kept.id, twin.id
+    # Through the app's engine, which enforces foreign keys on SQLite as production does.
+    factory = app.extensions["riskassess"].session_factory
+    with transaction(factory) as session:
+        retention.destroy_case_key(session, TEST_ACTOR, kept_id, 5, date(2100, 1, 1))
+    with transaction(factory) as session:
+        retention.delete_case_rows(session, TEST_ACTOR, kept_id)
+    db.rollback()
+    db.expire_all()
+    assert db.get(Case, kept_id) is None
+    tombstone = db.get(Case, twin_id)
+    assert tombstone is not None and tombstone.merged_into_id is None
+    assert tombstone.status == CaseStatus.MERGED
