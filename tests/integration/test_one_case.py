@@ -575,3 +575,19 @@ def test_gallring_of_the_kept_case_leaves_its_tombstone_pointing_nowhere(
     tombstone = db.get(Case, twin_id)
     assert tombstone is not None and tombstone.merged_into_id is None
     assert tombstone.status == CaseStatus.MERGED
+
+
+def test_the_unclaimed_duplicate_can_be_the_one_kept(
+    world: World, staff: dict[str, User], db: Session
+) -> None:
+    """The claim moves: freed on the merged case before the kept one takes it."""
+    claimed = world.case(staff["cw.north"])
+    claimed.is_protected = True
+    db.commit()
+    twin = _duplicate_of(db, world, claimed, staff["cw.north"])
+    merge_cases(db, world.vault, staff["sup.north"], twin, claimed)
+    db.commit()
+    assert twin.pnr_claim == twin.pnr_index and claimed.pnr_claim is None
+    assert twin.is_protected  # a protection of either case holds for the kept one
+    with pytest.raises(DomainError, match="already been merged"):
+        merge_cases(db, world.vault, staff["sup.north"], twin, claimed)
