@@ -239,7 +239,10 @@ class World:
         self._serial += 1
         today = date.today()
         born = date(today.year - age, 1, 15)
-        normalized, _ = normalize_personnummer(fictional_personnummer(born, str(self._serial)))
+        # A number of its own for each case (one child, one case), whose sex digit (the
+        # third of the serial) agrees with `sex`.
+        serial = f"{self._serial % 100:02d}{2 if sex == 'female' else 1}"
+        normalized, _ = normalize_personnummer(fictional_personnummer(born, serial))
         case = cases.create_case(
             self.session, self.vault, owner, cases.Identity(name, normalized, born, sex)
         )

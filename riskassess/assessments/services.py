@@ -281,6 +281,35 @@ def _new_draft(
     return assessment
 
 
+class OpenAssessmentExists(DomainError):
+    """The case has an open draft with the instrument: one at a time, so that two drafts of
+    the same child never compete. `assessment` is the open one, to lead to."""
+
+    def __init__(self, assessment: Assessment) -> None:
+        super().__init__(
+            N_(
+                "An assessment with this instrument is already open in this case: it is shown"
+                " here. Finish or withdraw it before starting another."
+            )
+        )
+        self.assessment = assessment
+
+
+def open_assessment(session: Session, case: Case, instrument_id: str) -> Assessment | None:
+    """The case's open draft with the instrument (a draft, or one returned for revision),
+    whatever its version. One waiting for review is no draft: it is the supervisor's turn."""
+    return session.scalar(
+        select(Assessment)
+        .where(
+            Assessment.case_id == case.id,
+            Assessment.instrument_id == instrument_id,
+            Assessment.state.in_([State.DRAFT.value, State.RETURNED.value]),
+        )
+        .order_by(Assessment.created_dt)
+        .limit(1)
+    )
+
+
 def start_assessment(
     session: Session,
     vault: Vault,
@@ -297,6 +326,9 @@ def start_assessment(
     audit entry."""
     if not policy.can_start_assessment(user, case):
         raise _refuse(session, user, "case:assessment:create", case.id)
+    already = open_assessment(session, case, instrument.id)
+    if already is not None:
+        raise OpenAssessmentExists(already)
     now = utcnow()
     reason = eligibility_reason.strip()
     if is_eligible(instrument, open_identity(session, vault, case), now.date()):

@@ -90,6 +90,9 @@ def start(case_id: uuid.UUID) -> Response:
         )
     except AccessDenied:
         abort(403)
+    except services.OpenAssessmentExists as exc:
+        flash(_(exc.message), "warning")
+        return redirect(url_for("assessments.show", assessment_id=exc.assessment.id))
     except DomainError as exc:
         flash(_(exc.message), "error")
         return redirect(url_for("cases.show_case", case_id=case.id))

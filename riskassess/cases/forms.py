@@ -6,16 +6,20 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
-    DateField,
+    HiddenField,
     RadioField,
     SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
+from wtforms.validators import UUID, DataRequired, InputRequired, Length, ValidationError
 
-from riskassess.cases.identity import InvalidPersonnummer, normalize_personnummer
+from riskassess.cases.identity import (
+    InvalidPersonnummer,
+    normalize_personnummer,
+    sex_from_personnummer,
+)
 from riskassess.forms import BaseForm
 
 
@@ -30,17 +34,18 @@ def checked_personnummer(value: str) -> tuple[str, date]:
 
 
 class CaseForm(BaseForm):
+    """A new case: name and number. The birth date and sex are read from the personnummer or
+    samordningsnummer (every number the form accepts carries both), so nobody types them and
+    they cannot contradict the number."""
+
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     personnummer = StringField(
         _l("Personal identity number"),
-        description=_l("12 digits, e.g. YYYYMMDD-NNNN"),
+        description=_l(
+            "10 or 12 digits, e.g. YYYYMMDD-NNNN; a coordination number (samordningsnummer)"
+            " works too. Date of birth and sex are taken from the number."
+        ),
         validators=[DataRequired(), Length(max=20)],
-    )
-    birth_date = DateField(_l("Date of birth"), validators=[InputRequired()])
-    sex = RadioField(
-        _l("Sex"),
-        choices=[SelectChoice("female", _l("Girl")), SelectChoice("male", _l("Boy"))],
-        validators=[InputRequired()],
     )
 
     is_protected = BooleanField(
@@ -49,21 +54,38 @@ class CaseForm(BaseForm):
     )
 
     normalized_pnr: str | None = None
+    birth_date: date | None = None
+    sex: str | None = None
 
     def validate_personnummer(self, field: Any) -> None:
-        self.normalized_pnr, self._pnr_birth = checked_personnummer(field.data)
-
-    def validate_birth_date(self, field: Any) -> None:
-        born: date | None = field.data
-        if born is None:
-            return
+        self.normalized_pnr, born = checked_personnummer(field.data)
         if born > date.today():
             raise ValidationError(_l("The date of birth is in the future."))
-        pnr_date = getattr(self, "_pnr_birth", None)
-        if pnr_date is not None and pnr_date != born:
-            raise ValidationError(
-                _l("The date of birth does not match the personal identity number.")
-            )
+        self.birth_date = born
+        self.sex = sex_from_personnummer(self.normalized_pnr)
+
+
+class TransferRequestForm(BaseForm):
+    """Ask the unit that holds the child's case for it. The number comes back in the POST body
+    from the "case exists" page, never in a URL."""
+
+    personnummer = HiddenField(validators=[DataRequired(), Length(max=20)])
+
+    normalized_pnr: str | None = None
+
+    def validate_personnummer(self, field: Any) -> None:
+        self.normalized_pnr, _born = checked_personnummer(field.data)
+
+
+class MergeForm(BaseForm):
+    merged = HiddenField(validators=[DataRequired(), UUID()])
+
+
+class TransferDecisionForm(BaseForm):
+    decision = SelectField(
+        choices=[SelectChoice("accept", _l("Accept")), SelectChoice("decline", _l("Decline"))],
+        validators=[DataRequired()],
+    )
 
 
 PURPOSE_LABELS = {

@@ -57,3 +57,10 @@ def is_coordination_number(normalized: str) -> bool:
 
 def format_personnummer(normalized: str) -> str:
     return f"{normalized[:8]}-{normalized[8:]}"
+
+
+def sex_from_personnummer(normalized: str) -> str:
+    """The legal sex the number carries: the second-to-last digit is odd for a man ("male"),
+    even for a woman ("female"). Holds for samordningsnummer too; python-stdnum's
+    `get_gender` refuses those (day + 60), so the digit is read here."""
+    return "male" if int(normalized[-2]) % 2 else "female"

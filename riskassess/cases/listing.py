@@ -53,7 +53,7 @@ def list_cases(
     responsible caseworker, its latest assessment and state, and the next follow-up date.
     Protected identities are never decrypted for a list. One audit entry names every row shown.
     """
-    conditions = [Case.unit_id == user.unit_id]
+    conditions = [Case.unit_id == user.unit_id, Case.status != CaseStatus.MERGED]
     if mine:
         conditions.append(Case.assigned_to_id == user.id)
     if status in (CaseStatus.OPEN, CaseStatus.CLOSED):

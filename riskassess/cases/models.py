@@ -15,6 +15,9 @@ from riskassess.core.db import Base, UTCDateTime, utcnow
 class CaseStatus:
     OPEN = "open"
     CLOSED = "closed"
+    # A duplicate merged into another case: kept as a tombstone so that old audit entries,
+    # accesses and links still resolve; `merged_into_id` names the case that holds its work.
+    MERGED = "merged"
 
 
 class Case(Base):
@@ -30,6 +33,14 @@ class Case(Base):
     updated_dt: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # Keyed HMAC of the normalized personnummer: lets a number be found, never read back.
     pnr_index: Mapped[str] = mapped_column(String(64), index=True)
+    # One child, one case: the live case's claim on its number, equal to `pnr_index`. Unique,
+    # so two people creating the same child at once get one case. NULL on a merged tombstone,
+    # and on duplicates made before version 0013 until a supervisor merges them (NULLs never
+    # collide, so the migration does not fail on them).
+    pnr_claim: Mapped[str | None] = mapped_column(String(64), unique=True)
+    merged_into_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("case_file.id", ondelete="SET NULL")
+    )
     # Sealed JSON: name, personnummer, birth date, sex.
     identity: Mapped[bytes] = mapped_column(LargeBinary)
     # The caseworker responsible for the case ("my cases"); the creator to begin with.
@@ -63,6 +74,30 @@ class CaseAccess(Base):
     # Emergency accesses are flagged for the supervisor's follow-up until reviewed.
     reviewed_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id"))
     reviewed_dt: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class TransferState:
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+
+
+class CaseTransfer(Base):
+    """A unit's request to take over a case held by another unit (the child moved, or the
+    case was opened in the wrong unit). The holding unit's supervisor accepts (the case moves)
+    or declines. Nothing in it but ids, codes and times."""
+
+    __tablename__ = "case_transfer"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("case_file.id"), index=True)
+    from_unit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("unit.id"))
+    to_unit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("unit.id"))
+    requested_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id"))
+    requested_dt: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    state: Mapped[str] = mapped_column(String(10), default=TransferState.PENDING)
+    decided_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id"))
+    decided_dt: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class HoldReason:

@@ -4,7 +4,7 @@ an emergency grant or the protected-identity rule narrows or widens that for one
 from __future__ import annotations
 
 from riskassess.accounts.models import User
-from riskassess.cases.models import Case
+from riskassess.cases.models import Case, CaseStatus
 from riskassess.core.permissions import Permission, Role, role_has
 
 
@@ -36,7 +36,11 @@ def can_reveal_identity(user: User, case: Case) -> bool:
 
 
 def can_close_case(user: User, case: Case) -> bool:
-    return role_has(user.role, Permission.CASE_CLOSE) and same_unit(user, case)
+    return (
+        role_has(user.role, Permission.CASE_CLOSE)
+        and same_unit(user, case)
+        and case.status != CaseStatus.MERGED
+    )
 
 
 def can_set_protection(user: User, case: Case) -> bool:
@@ -65,3 +69,22 @@ def can_assign_case(user: User, case: Case) -> bool:
 def may_be_assigned(staff: User, case: Case) -> bool:
     """Who can be responsible for a case: an active caseworker of its unit."""
     return staff.role == Role.CASEWORKER and same_unit(staff, case) and staff.is_active
+
+
+def can_list_duplicates(user: User) -> bool:
+    return role_has(user.role, Permission.CASE_MERGE) and user.unit_id is not None
+
+
+def can_merge_cases(user: User, case: Case) -> bool:
+    """Merge duplicates: the supervisors of the unit that holds both cases."""
+    return role_has(user.role, Permission.CASE_MERGE) and same_unit(user, case)
+
+
+def can_request_transfer(user: User) -> bool:
+    """Ask another unit for a child's case: whoever may open cases in a unit."""
+    return can_create_case(user)
+
+
+def can_decide_transfer(user: User, case: Case) -> bool:
+    """Accept or decline a transfer: the supervisors of the unit that holds the case."""
+    return role_has(user.role, Permission.CASE_TRANSFER_DECIDE) and same_unit(user, case)

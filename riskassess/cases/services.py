@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from riskassess.accounts.models import User
@@ -76,12 +77,91 @@ def open_identity(session: Session, vault: Vault, case: Case) -> Identity:
     )
 
 
+class CaseExists(DomainError):
+    """The child already has a live case, so none is created. `case` is that case; a view
+    tells someone of another unit only that a case exists there, never which."""
+
+    def __init__(self, case: Case, *, same_unit: bool, reopened: bool = False) -> None:
+        super().__init__(N_("The child already has a case."))
+        self.case = case
+        self.same_unit = same_unit
+        self.reopened = reopened
+
+
+def live_case(session: Session, vault: Vault, normalized_pnr: str) -> Case | None:
+    """The child's one live case, in any unit, found through its claim on the number."""
+    return _claimed(session, vault.blind_index(normalized_pnr))
+
+
+def _claimed(session: Session, index: str) -> Case | None:
+    return session.scalar(select(Case).where(Case.pnr_claim == index))
+
+
+def _refuse_duplicate(session: Session, user: User, existing: Case) -> CaseExists:
+    """Answer a second case for the same child. In one's own unit a closed case is reopened,
+    since the child is back; the attempt is audited either way, with ids only."""
+    same_unit = policy.same_unit(user, existing)
+    reopened = same_unit and existing.status == CaseStatus.CLOSED
+    if reopened:
+        existing.status = CaseStatus.OPEN
+        existing.closed_dt = None
+        existing.updated_dt = utcnow()
+        session.flush()
+        audit.append(
+            session,
+            user.as_actor(),
+            "case:case:reopen",
+            object_type="case",
+            object_id=existing.id,
+        )
+    audit.append(
+        session,
+        user.as_actor(),
+        "case:case:create",
+        object_type="case",
+        object_id=existing.id,
+        outcome=audit.Outcome.FAILURE,
+        details={"exists": "own_unit" if same_unit else "other_unit"},
+    )
+    return CaseExists(existing, same_unit=same_unit, reopened=reopened)
+
+
 def create_case(
     session: Session, vault: Vault, user: User, identity: Identity, is_protected: bool = False
 ) -> Case:
+    """Open the child's case in the user's unit, or raise CaseExists if the child has one in
+    any unit. The unique claim on the number settles a race: of two people creating the same
+    child at once, the later insert fails inside its savepoint and gets the same answer."""
     if not policy.can_create_case(user):
         raise AccessDenied("You may not create cases.")
     assert user.unit_id is not None  # checked by the policy
+    index = vault.blind_index(identity.personnummer)
+    existing = _claimed(session, index)
+    if existing is not None:
+        raise _refuse_duplicate(session, user, existing)
+    try:
+        with session.begin_nested():
+            case = _insert_case(session, vault, user, identity, index, is_protected)
+    except IntegrityError:
+        existing = _claimed(session, index)  # committed by the other request meanwhile
+        if existing is None:
+            raise
+        raise _refuse_duplicate(session, user, existing) from None
+    audit.append(
+        session,
+        user.as_actor(),
+        "case:case:create",
+        object_type="case",
+        object_id=case.id,
+        details={"protected": is_protected},
+    )
+    return case
+
+
+def _insert_case(
+    session: Session, vault: Vault, user: User, identity: Identity, index: str, is_protected: bool
+) -> Case:
+    assert user.unit_id is not None
     key = vault.create_data_key(session)
     case_id = new_id()
     now = utcnow()
@@ -96,21 +176,14 @@ def create_case(
         status=CaseStatus.OPEN,
         created_dt=now,
         updated_dt=now,
-        pnr_index=vault.blind_index(identity.personnummer),
+        pnr_index=index,
+        pnr_claim=index,
         identity=vault.seal_json(
             session, key.id, identity.to_json(), "case_file", "identity", case_id
         ),
     )
     session.add(case)
     session.flush()
-    audit.append(
-        session,
-        user.as_actor(),
-        "case:case:create",
-        object_type="case",
-        object_id=case.id,
-        details={"protected": is_protected},
-    )
     return case
 
 
@@ -345,7 +418,9 @@ def grant_emergency_access(
     case = session.scalar(
         select(Case)
         .where(Case.pnr_index == vault.blind_index(normalized_pnr), Case.unit_id != user.unit_id)
-        .order_by(Case.updated_dt.desc())
+        .where(Case.status != CaseStatus.MERGED)
+        # The claimed case first: it holds the child's work; an unmerged duplicate after it.
+        .order_by(Case.pnr_claim.is_(None), Case.updated_dt.desc())
         .limit(1)
     )
     if case is None:
@@ -425,7 +500,7 @@ def find_by_personnummer(
         for case in session.scalars(
             select(Case)
             .where(Case.pnr_index == vault.blind_index(normalized_pnr))
-            .where(Case.unit_id == user.unit_id)
+            .where(Case.unit_id == user.unit_id, Case.status != CaseStatus.MERGED)
             .order_by(Case.created_dt.desc())
         )
         if policy.can_read_case(user, case)

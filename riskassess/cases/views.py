@@ -15,7 +15,7 @@ from riskassess.assessments.forms import StartAssessmentForm
 from riskassess.assessments.models import Assessment
 from riskassess.assessments.services import age_on, case_assessments, reassessment_bases
 from riskassess.assessments.workflow import State
-from riskassess.cases import listing, policy, retention, services
+from riskassess.cases import duplicates, listing, policy, retention, services
 from riskassess.cases.forms import (
     HOLD_REASON_LABELS,
     AccessReviewForm,
@@ -23,11 +23,14 @@ from riskassess.cases.forms import (
     CaseForm,
     CloseForm,
     EmergencyForm,
+    MergeForm,
     ProtectionForm,
     RetentionHoldForm,
     RetentionReleaseForm,
     RevealForm,
     SearchForm,
+    TransferDecisionForm,
+    TransferRequestForm,
 )
 from riskassess.cases.models import Case, CaseAccess, CaseStatus
 from riskassess.core.permissions import Permission
@@ -92,12 +95,12 @@ def list_cases() -> str:
 def new_case() -> Response | str:
     form = CaseForm()
     if form.validate_on_submit():
-        assert form.normalized_pnr is not None and form.birth_date.data is not None
+        assert form.normalized_pnr and form.birth_date and form.sex
         identity = services.Identity(
             name=(form.name.data or "").strip(),
             personnummer=form.normalized_pnr,
-            birth_date=form.birth_date.data,
-            sex=form.sex.data or "",
+            birth_date=form.birth_date,
+            sex=form.sex,
         )
         try:
             case = services.create_case(
@@ -105,8 +108,40 @@ def new_case() -> Response | str:
             )
         except AccessDenied:
             abort(403)
+        except services.CaseExists as exc:
+            return _case_exists(exc, form.personnummer.data or "")
         return redirect(url_for("cases.show_case", case_id=case.id))
     return render_template("cases/new.html", form=form)
+
+
+def _case_exists(exc: services.CaseExists, personnummer: str) -> Response | str:
+    """One child, one case. In one's own unit: to that case. In another unit: only that a case
+    exists there, with the two ways on (emergency access, a transfer request); neither the unit,
+    the case number nor anything about the child is told."""
+    if exc.same_unit:
+        if exc.reopened:
+            flash(
+                _(
+                    "The child already had a case in your unit. It was closed and is now"
+                    " reopened; no new case was created."
+                ),
+                "warning",
+            )
+        else:
+            flash(
+                _(
+                    "The child already has a case in your unit. It is shown here; no new case"
+                    " was created."
+                ),
+                "warning",
+            )
+        return redirect(url_for("cases.show_case", case_id=exc.case.id))
+    return render_template(
+        "cases/exists_elsewhere.html",
+        emergency_form=EmergencyForm(formdata=None, personnummer=personnummer),
+        transfer_form=TransferRequestForm(formdata=None, personnummer=personnummer),
+        hours=services.EMERGENCY_HOURS,
+    )
 
 
 def _untrained(registered: Collection[str]) -> list[str]:
@@ -174,8 +209,15 @@ def _render_case(case: Case, view: services.CaseView) -> str:
 
 @bp.get("/cases/<uuid:case_id>")
 @require(Permission.CASE_READ)
-def show_case(case_id: uuid.UUID) -> str:
+def show_case(case_id: uuid.UUID) -> Response | str:
     case = load_case(case_id)
+    if case.merged_into_id is not None and policy.can_read_case(user(), case):
+        # A merged duplicate's work is in the kept case: old links lead there.
+        flash(
+            _("This case was merged into another case of the same child: that case is shown."),
+            "warning",
+        )
+        return redirect(url_for("cases.show_case", case_id=case.merged_into_id))
     try:
         view = services.read_case(db(), vault(), user(), case)
     except AccessDenied:
@@ -366,3 +408,92 @@ def release_retention(case_id: uuid.UUID) -> Response:
             "success",
         )
     return redirect(url_for("cases.show_case", case_id=case.id, _anchor="gallring"))
+
+
+@bp.post("/cases/transfer-requests")
+@require(Permission.CASE_CREATE)
+def request_transfer() -> Response:
+    """Ask the unit that holds the child's case to move it here (from the "exists" page)."""
+    form = TransferRequestForm()
+    if not form.validate_on_submit():
+        flash(_("Nothing was sent: enter the personal identity number again."), "error")
+        return redirect(url_for("cases.new_case"))
+    assert form.normalized_pnr is not None
+    try:
+        duplicates.request_transfer(db(), vault(), user(), form.normalized_pnr)
+    except AccessDenied:
+        abort(403)
+    except DomainError as exc:
+        flash(_(exc.message), "error")
+        return redirect(url_for("cases.new_case"))
+    flash(
+        _("The request was sent. The case moves to your unit when that unit's supervisor accepts."),
+        "success",
+    )
+    return redirect(url_for("cases.list_cases"))
+
+
+@bp.get("/cases/duplicates")
+@require(Permission.CASE_MERGE)
+def list_duplicates() -> str:
+    """The unit's cases of the same child, made before the one-case rule, to merge."""
+    try:
+        groups = duplicates.duplicate_groups(db(), user())
+    except AccessDenied:
+        abort(403)
+    return render_template("cases/duplicates.html", groups=groups, form=MergeForm())
+
+
+@bp.post("/cases/<uuid:case_id>/merge")
+@require(Permission.CASE_MERGE)
+def merge(case_id: uuid.UUID) -> Response:
+    """Merge the posted duplicate into this case, which is kept."""
+    kept = load_case(case_id)
+    form = MergeForm()
+    merged = db().get(Case, uuid.UUID(form.merged.data)) if form.validate_on_submit() else None
+    if merged is None:
+        flash(_("Choose the case to merge."), "error")
+        return redirect(url_for("cases.list_duplicates"))
+    try:
+        duplicates.merge_cases(db(), vault(), user(), kept, merged)
+    except AccessDenied:
+        abort(403)
+    except DomainError as exc:
+        flash(_(exc.message), "error")
+        return redirect(url_for("cases.list_duplicates"))
+    flash(_("The cases were merged: every assessment is now in this case."), "success")
+    return redirect(url_for("cases.show_case", case_id=kept.id))
+
+
+@bp.get("/cases/transfers")
+@require(Permission.CASE_TRANSFER_DECIDE)
+def list_transfers() -> str:
+    pending = duplicates.transfers_to_decide(db(), user())
+    return render_template("cases/transfers.html", pending=pending, form=TransferDecisionForm())
+
+
+@bp.post("/case-transfers/<uuid:transfer_id>/decide")
+@require(Permission.CASE_TRANSFER_DECIDE)
+def decide_transfer(transfer_id: uuid.UUID) -> Response:
+    transfer = duplicates.load_transfer(db(), transfer_id)
+    if transfer is None:
+        abort(404)
+    form = TransferDecisionForm()
+    if not form.validate_on_submit():
+        flash(_("Choose whether to accept or decline."), "error")
+        return redirect(url_for("cases.list_transfers"))
+    accept = form.decision.data == "accept"
+    try:
+        duplicates.decide_transfer(db(), user(), transfer, accept)
+    except AccessDenied:
+        abort(403)
+    except DomainError as exc:
+        flash(_(exc.message), "error")
+    else:
+        flash(
+            _("The case was moved to the requesting unit.")
+            if accept
+            else _("The transfer request was declined."),
+            "success",
+        )
+    return redirect(url_for("cases.list_transfers"))

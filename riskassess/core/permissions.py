@@ -22,6 +22,8 @@ class Permission(StrEnum):
     CASE_ASSIGN = "case:case:assign"
     # Mark a follow-up date of an approved plan as done.
     FOLLOW_UP_DONE = "case:follow_up:done"
+    CASE_MERGE = "case:case:merge"
+    CASE_TRANSFER_DECIDE = "case:transfer:decide"
     ASSESSMENT_CREATE = "case:assessment:create"
     ASSESSMENT_READ = "case:assessment:read"
     ASSESSMENT_EDIT = "case:assessment:edit"
@@ -76,6 +78,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.CASE_RETENTION_HOLD,
             Permission.CASE_CLOSE,
             Permission.CASE_PROTECT,
+            Permission.CASE_MERGE,
+            Permission.CASE_TRANSFER_DECIDE,
             Permission.CASE_EMERGENCY,
             Permission.ASSESSMENT_READ,
             Permission.ASSESSMENT_REVIEW,

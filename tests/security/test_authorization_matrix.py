@@ -22,7 +22,7 @@ from riskassess.assessments import services as assessments
 from riskassess.assessments.content import Content, ItemRating
 from riskassess.assessments.models import FollowUp
 from riskassess.audit_log import services as audit_log
-from riskassess.cases.models import CaseAccess
+from riskassess.cases.models import Case, CaseAccess, CaseTransfer
 from riskassess.core import audit
 from riskassess.core.audit import AuditEntry
 from riskassess.core.db import utcnow
@@ -176,6 +176,24 @@ MATRIX: dict[str, Route] = {
     "cases.review_access": Route(
         "POST", "/case-access/{access}/review", _only({"supervisor": 302})
     ),
+    # From the "case exists in another unit" page; an empty number is refused with a message.
+    "cases.request_transfer": Route(
+        "POST",
+        "/cases/transfer-requests",
+        _only({"caseworker": 302, "caseworker_other_unit": 302}),
+        (("personnummer", ""),),
+    ),
+    "cases.list_duplicates": Route("GET", "/cases/duplicates", _only({"supervisor": 200})),
+    "cases.merge": Route(
+        "POST", "/cases/{case}/merge", _only({"supervisor": 302}), (("merged", ""),)
+    ),
+    "cases.list_transfers": Route("GET", "/cases/transfers", _only({"supervisor": 200})),
+    "cases.decide_transfer": Route(
+        "POST",
+        "/case-transfers/{transfer}/decide",
+        _only({"supervisor": 302}),
+        (("decision", "decline"),),
+    ),
     "assessments.start": Route(
         "POST",
         "/cases/{case}/assessments",
@@ -267,17 +285,20 @@ def _arrange(world: World) -> dict[str, str]:
     instrument = world.registry.get("savry-style", "1.0")
     assert instrument is not None
     session, vault = world.session, world.vault
+    # One open assessment per instrument and case: the submitted one is in a second case.
     draft = assessments.start_assessment(session, vault, owner, case, instrument)
-    submitted = assessments.start_assessment(session, vault, owner, case, instrument)
+    submitted = assessments.start_assessment(session, vault, owner, world.case(owner), instrument)
     full = Content(
         {item.code: ItemRating(item.scale.levels[0].code, "Fiktiv") for item in instrument.items},
         "low",
         "Fiktiv sammanfattning",
     )
+    second = session.get(Case, submitted.case_id)
+    assert second is not None
     assessments.save_assessment(
-        session, vault, owner, case, submitted, full, submitted.lock_version
+        session, vault, owner, second, submitted, full, submitted.lock_version
     )
-    assessments.submit_assessment(session, vault, owner, case, submitted, instrument)
+    assessments.submit_assessment(session, vault, owner, second, submitted, instrument)
     session.commit()
     # One access to sample, and a sample check holding it.
     audit.append(session, owner.as_actor(), "case:case:read", object_type="case", object_id=case.id)
@@ -306,6 +327,16 @@ def _arrange(world: World) -> dict[str, str]:
         due_on=date.today(),
     )
     session.add(follow_up)
+    # The other unit asks for the case; the supervisor of its unit decides.
+    transfer = CaseTransfer(
+        id=uuid.uuid4(),
+        case_id=case.id,
+        from_unit_id=north.id,
+        to_unit_id=south.id,
+        requested_by_id=outsider.id,
+        state="pending",
+    )
+    session.add(transfer)
     training = raters.record_training(
         session,
         audit.Actor.system("test-setup"),
@@ -322,7 +353,9 @@ def _arrange(world: World) -> dict[str, str]:
         "follow_up": str(follow_up.id),
         "training": str(training.id),
         "access": str(emergency.id),
+        "transfer": str(transfer.id),
         "case": str(case.id),
+        "other_case": str(second.id),  # no open draft: an assessment can be started there
         "draft": str(draft.id),
         "submitted": str(submitted.id),
         "sample": str(sample.id),

@@ -32,6 +32,7 @@ from werkzeug.serving import make_server
 from riskassess.accounts.models import User
 from riskassess.assessments import services as assessments
 from riskassess.assessments.content import Content, ItemRating
+from riskassess.assessments.models import Assessment
 from riskassess.cases import retention
 from riskassess.cases import services as cases
 from riskassess.cases.identity import normalize_personnummer
@@ -151,8 +152,7 @@ def _seed(world: World) -> Seeded:
         JUDGEMENT,
         scenarios=SCENARIO,
     )
-    draft = assessments.start_assessment(session, vault, owner, case, savry)
-    assessments.save_assessment(session, vault, owner, case, draft, full, draft.lock_version)
+    # One open draft per instrument: the draft is started while the others wait for review.
     submitted = assessments.start_assessment(session, vault, owner, case, savry)
     assessments.save_assessment(
         session, vault, owner, case, submitted, full, submitted.lock_version
@@ -161,6 +161,8 @@ def _seed(world: World) -> Seeded:
     returned = assessments.start_assessment(session, vault, owner, case, savry)
     assessments.save_assessment(session, vault, owner, case, returned, full, returned.lock_version)
     assessments.submit_assessment(session, vault, owner, case, returned, savry)
+    draft = assessments.start_assessment(session, vault, owner, case, savry)
+    assessments.save_assessment(session, vault, owner, case, draft, full, draft.lock_version)
     assessments.return_assessment(session, vault, supervisor, case, returned, COMMENT)
     # Outside the instrument's target group (a girl of 14): needs a written reason.
     assessments.start_assessment(session, vault, owner, case, earl, ELIGIBILITY)
@@ -287,14 +289,9 @@ def _approve_one(world: World, seeded: Seeded) -> None:
     assert owner is not None and supervisor is not None and savry is not None
     case = session.get(Case, uuid.UUID(seeded.ids["case"]))
     assert case is not None
-    full = Content(
-        {item.code: ItemRating(item.scale.levels[0].code, "Fiktiv") for item in savry.items},
-        "low",
-        "Fiktiv sammanfattning",
-    )
-    done = assessments.start_assessment(session, vault, owner, case, savry)
-    assessments.save_assessment(session, vault, owner, case, done, full, done.lock_version)
-    assessments.submit_assessment(session, vault, owner, case, done, savry)
+    # The submitted one: the case has an open SAVRY draft, so no other can be started.
+    done = session.get(Assessment, uuid.UUID(seeded.ids["submitted"]))
+    assert done is not None
     assessments.approve_assessment(
         session, vault, world.passwords, supervisor, case, done, "", PASSWORD
     )

@@ -59,6 +59,8 @@ PLAINTEXT = {
     "case_file.reference",  # pseudonymous case number
     "case_file.status",
     "case_file.pnr_index",  # keyed HMAC of the personnummer
+    "case_file.pnr_claim",  # the same HMAC, on the one live case of the child
+    "case_transfer.state",  # pending, accepted or declined
     "assessment.instrument_id",
     "assessment.instrument_version",
     "assessment.instrument_hash",

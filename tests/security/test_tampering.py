@@ -117,6 +117,8 @@ def test_content_moved_between_assessments_of_one_case_is_refused(
     instrument = world.registry.get("savry-style", "1.0")
     assert user is not None and instrument is not None
     first = assessments.start_assessment(db, world.vault, user, anna, instrument)
+    # One open draft per instrument: the first is withdrawn before the second is started.
+    assessments.withdraw_assessment(db, world.vault, user, anna, first, "Fiktivt skäl")
     second = assessments.start_assessment(db, world.vault, user, anna, instrument)
     db.commit()
     # Same case, same data key: only the row binding (associated data) catches this.

@@ -9,6 +9,7 @@ from riskassess.cases.identity import (
     format_personnummer,
     is_coordination_number,
     normalize_personnummer,
+    sex_from_personnummer,
 )
 from riskassess.training.seed import fictional_personnummer
 
@@ -77,3 +78,17 @@ def test_invalid_coordination_numbers_are_refused(raw: str) -> None:
 
 def test_twelve_digits_with_plus_keep_their_century() -> None:
     assert normalize_personnummer("19121212+1212") == ("191212121212", date(1912, 12, 12))
+
+
+def test_sex_follows_the_second_to_last_digit_also_in_a_coordination_number() -> None:
+    from stdnum.se import personnummer
+
+    boy = normalize_personnummer("20120101-9815")[0]  # 1: odd
+    girl = normalize_personnummer(fictional_personnummer(date(2012, 1, 1), "982"))[0]  # 2: even
+    assert (sex_from_personnummer(boy), sex_from_personnummer(girl)) == ("male", "female")
+    # the same answer as python-stdnum's, where it can answer
+    assert personnummer.get_gender(boy) == "M" and personnummer.get_gender(girl) == "F"
+    coordinated = normalize_personnummer(_coordination(date(2012, 1, 1), "9825"))[0]
+    assert sex_from_personnummer(coordinated) == "female"
+    assert normalize_personnummer("701063-2391")[0][-2] == "9"
+    assert sex_from_personnummer("197010632391") == "male"  # the Tax Agency's example
