@@ -256,3 +256,24 @@ def test_participants_never_reach_staff_pages_or_other_courses(
 def test_production_knows_no_training_route(app: Flask, client: FlaskClient) -> None:
     for path in ("/courses", "/join", "/course", "/course/vignettes/savry-elias/1.0"):
         assert client.get(path).status_code == 404, path
+
+
+def test_guessing_codes_is_throttled(demo_app: Flask, demo_db: Session) -> None:
+    from riskassess.training.views import WRONG_CODE_LIMIT
+
+    allowed = int(WRONG_CODE_LIMIT.split()[0])
+    client = demo_app.test_client()
+    token = csrf(client, "/join")
+    answers = [
+        client.post(
+            "/join", data={"csrf_token": token, "code": "ZZZZZZ", "display_name": "X"}
+        ).status_code
+        for _ in range(allowed + 1)
+    ]
+    assert answers[:allowed] == [200] * allowed
+    assert answers[-1] == 429
+    demo_db.rollback()
+    throttled = demo_db.scalars(
+        select(AuditEntry).where(AuditEntry.action == "training:participant:join")
+    ).all()
+    assert throttled and all(e.outcome == "denied" for e in throttled)
