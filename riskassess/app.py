@@ -159,8 +159,9 @@ def _register_blueprints(app: Flask) -> None:
     from riskassess.audit_log.views import bp as audit_log
     from riskassess.cases.views import bp as cases
     from riskassess.instruments.views import bp as instruments
+    from riskassess.training.views import bp as training
 
-    for blueprint in (accounts, mfa, cases, assessments, followups, instruments):
+    for blueprint in (accounts, mfa, cases, assessments, followups, instruments, training):
         app.register_blueprint(blueprint)
     app.register_blueprint(audit_log)
 
@@ -276,9 +277,11 @@ def instrument_name(made_with: Any) -> str:
 
 def _template_globals() -> dict[str, Any]:
     from riskassess.assessments.forms import SOURCE_LABELS
+    from riskassess.assessments.views import assessment_links
     from riskassess.cases.forms import PURPOSE_LABELS
 
     return {
+        "assessment_links": assessment_links,
         "purpose_label": lambda code: PURPOSE_LABELS.get(code, code),
         "source_label": lambda code: SOURCE_LABELS.get(code, code),
         "decision_label": lambda code: DECISION_LABELS.get(code, code),

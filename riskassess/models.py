@@ -9,6 +9,7 @@ from riskassess.core.db import Base
 from riskassess.core.installation import InstallationSetting
 from riskassess.core.keys import DataKey
 from riskassess.instruments.models import InstrumentVersion
+from riskassess.training.models import CourseParticipant, CourseRating, CourseSession
 
 __all__ = [
     "Assessment",
@@ -20,6 +21,9 @@ __all__ = [
     "Base",
     "Case",
     "CaseAccess",
+    "CourseParticipant",
+    "CourseRating",
+    "CourseSession",
     "DataKey",
     "FollowUp",
     "InstallationSetting",

@@ -342,3 +342,36 @@ def totp_code(key: str, at: float | None = None) -> str:
     hmac_sha1 = SHA1()  # noqa: S303 - RFC 6238's HMAC, not a bare digest  # nosec B303
     totp = TOTP(secret, 6, hmac_sha1, 30)
     return totp.generate(time.time() if at is None else at).decode()
+
+
+@pytest.fixture(scope="session")
+def demo_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    """The demo as a trainer serves it (seeded, SQLite in its own instance folder), for the
+    course session tests. Tests clean up their courses with `course_tables_emptied`."""
+    from riskassess.training.cli import prepare_demo
+
+    instance = tmp_path_factory.mktemp("demo")
+    settings = load_settings(
+        {"RISKASSESS_INSTANCE_PATH": str(instance), "RISKASSESS_AUDIT_CHECKPOINT_EVERY": "0"},
+        mode="demo",
+    ).with_overrides(password_time_cost=1, password_memory_kib=64, testing=True)
+    flask_app = create_app(prepare_demo(settings))
+    yield flask_app
+    _state(flask_app).session_factory.kw["bind"].dispose()
+
+
+@pytest.fixture
+def demo_db(demo_app: Flask) -> Iterator[Session]:
+    """A session on the demo's database; the course tables are emptied after the test."""
+    # pysqlite's own deferred transactions: a check's reads never hold the write lock.
+    engine = create_engine(_state(demo_app).settings.database_url)
+    session = CheckingSession(engine, expire_on_commit=False)
+    yield session
+    session.rollback()
+    session.close()
+    engine.dispose()
+    from riskassess.training.models import CourseParticipant, CourseRating, CourseSession
+
+    with transaction(_state(demo_app).session_factory) as cleaner:
+        for model in (CourseRating, CourseParticipant, CourseSession):
+            cleaner.execute(delete(model))

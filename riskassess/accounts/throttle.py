@@ -39,6 +39,7 @@ THROTTLED_ACTIONS = {
     "mfa.account_setup": "account:mfa:enrol",
     "mfa.renew_codes": "account:mfa:recovery",
     "mfa.turn_off": "account:mfa:remove",
+    "training.join": "training:participant:join",
 }
 
 # The views where a second-factor code is tried, each with its own count.

@@ -57,6 +57,8 @@ HOME_BY_ROLE = {
 def index() -> Response:
     if not current_user.is_authenticated:
         return redirect(url_for("accounts.login"))
+    if user().role == Role.TRAINER and state().settings.is_demo:
+        return redirect(url_for("training.courses_overview"))  # courses exist in the demo only
     return redirect(url_for(HOME_BY_ROLE[Role(user().role)]))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -42,6 +43,28 @@ NOT_REGISTERED = _l(
     "You are not registered as trained in this instrument. This is recorded on the "
     "assessment, and your supervisor sees it when reviewing."
 )
+
+
+@dataclass(frozen=True)
+class SectionLinks:
+    """Where the section navigation of an assessment's rating pages leads."""
+
+    assessment_id: uuid.UUID
+
+    def rate(self, domain_code: str) -> str:
+        return url_for(
+            "assessments.rate", assessment_id=self.assessment_id, domain_code=domain_code
+        )
+
+    def judgement(self) -> str:
+        return url_for("assessments.judgement", assessment_id=self.assessment_id)
+
+    def summary(self) -> str:
+        return url_for("assessments.show", assessment_id=self.assessment_id)
+
+
+def assessment_links(assessment: Assessment) -> SectionLinks:
+    return SectionLinks(assessment.id)
 
 
 def _started(assessment: Assessment, instrument: Instrument) -> Response:

@@ -30,6 +30,14 @@ CASE_NUMBER = re.compile(r"RA-[A-Z0-9]{7}\Z")
 # are logged under the permission asked for). A tag not listed is shown as it is. The list is
 # static because SELECT DISTINCT over a log of millions of entries is too slow for every page.
 ACTION_LABELS = {
+    "training:course:create": _l("Created a course session"),
+    "training:course:reveal": _l("Revealed a course session's results"),
+    "training:course:close": _l("Closed a course session"),
+    "training:course:reopen": _l("Reopened a course session"),
+    "training:course:delete": _l("Deleted a course session and its ratings"),
+    "training:course:export": _l("Exported a course session's results"),
+    "training:course:manage": _l("Ran course sessions"),
+    "training:participant:join": _l("Joined a course session"),
     "account:session:login": _l("Logged in"),
     "account:session:logout": _l("Logged out"),
     "account:session:revoke": _l("Ended all sessions of a user"),

@@ -43,6 +43,8 @@ class Permission(StrEnum):
     SESSIONS_END = "account:session:revoke"
     # Every user sets up their own second factor and renews their recovery codes.
     MFA_OWN = "account:mfa:update"
+    # Course sessions with fictional vignettes (demo mode only): create, reveal, export.
+    COURSE_RUN = "training:course:manage"
 
 
 class Role(StrEnum):
@@ -91,7 +93,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         }
     ),
     # Trainers work with fictional vignettes only; they never see case data.
-    Role.TRAINER: frozenset({Permission.INSTRUMENT_READ}),
+    Role.TRAINER: frozenset({Permission.INSTRUMENT_READ, Permission.COURSE_RUN}),
     # Administrators manage accounts, not children's cases.
     Role.ADMIN: frozenset(
         {

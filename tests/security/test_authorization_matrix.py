@@ -6,6 +6,7 @@ checked for every role as it is added. Every refusal (403) must leave an audit e
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -257,6 +258,31 @@ MATRIX: dict[str, Route] = {
     "instruments.show_instrument": Route("GET", "/instruments/savry-style/1.0", _only(EVERY_USER)),
 }
 
+# Course sessions (training) exist in demo mode only: in production every route of theirs is
+# not found, for every visitor, before any log-in check. DEMO_MATRIX below checks them in the
+# demo, for every role and for course participants.
+NOT_FOUND = {role: 404 for role in ROLES}
+VIGNETTE = "/course/vignettes/savry-elias/1.0"
+TRAINING_ROUTES: dict[str, tuple[str, str, tuple[tuple[str, str], ...]]] = {
+    "training.courses_overview": ("GET", "/courses", ()),
+    "training.course": ("GET", "/courses/{course}", ()),
+    "training.reveal": ("POST", "/courses/{course}/reveal", ()),
+    "training.close": ("POST", "/courses/{course}/close", ()),
+    "training.reopen": ("POST", "/courses/{course}/reopen", ()),
+    "training.delete": ("POST", "/courses/{course}/delete", ()),
+    "training.export": ("GET", "/courses/{course}/export.csv", ()),
+    "training.join": ("GET", "/join", ()),
+    "training.my_course": ("GET", "/course", ()),
+    "training.leave": ("POST", "/course/leave", ()),
+    "training.vignette": ("GET", VIGNETTE, ()),
+    "training.rate": ("GET", VIGNETTE + "/rate/H", ()),
+    "training.judgement": ("GET", VIGNETTE + "/judgement", ()),
+    "training.submit": ("POST", VIGNETTE + "/submit", ()),
+    "training.feedback": ("GET", VIGNETTE + "/feedback", ()),
+}
+for _endpoint, (_method, _path, _form) in TRAINING_ROUTES.items():
+    MATRIX[_endpoint] = Route(_method, _path, dict(NOT_FOUND), _form)
+
 
 def test_every_route_is_in_the_matrix(app: Flask) -> None:
     endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
@@ -268,7 +294,8 @@ def test_every_view_declares_its_permission(app: Flask) -> None:
         if endpoint == "static":
             continue
         assert getattr(view, "permission", None) is not None, f"{endpoint} has no @require/@public"
-        if MATRIX[endpoint].expected.get("anonymous") != LOGIN:
+        expected = (DEMO_MATRIX if endpoint in DEMO_MATRIX else MATRIX)[endpoint].expected
+        if expected.get("anonymous") != LOGIN:
             assert view.permission == PUBLIC, f"{endpoint} is reachable anonymously but not @public"
 
 
@@ -362,6 +389,7 @@ def _arrange(world: World) -> dict[str, str]:
         "item": str(sample.items[0].id),
         "user": str(trainer.id),  # the account the administrator's pages act on
         "unit": str(north.id),  # it has members and cases: retiring it is refused
+        "course": str(uuid.uuid4()),  # production has none: every training route is not found
     }
 
 
@@ -399,3 +427,131 @@ def test_route_answers_as_the_matrix_says(
         denied = db.scalars(select(AuditEntry).where(AuditEntry.outcome == "denied")).all()
         assert denied, "a refusal must be audited"
         assert "Testa Fiktivdotter" not in body
+
+
+# -- course sessions in the demo ------------------------------------------------------------
+
+DEMO_ROLES = ("anonymous", "participant", "caseworker", "supervisor", "trainer", "admin", "auditor")
+DEMO_USERNAMES = {
+    "caseworker": "handlaggare.a",
+    "supervisor": "arbetsledare.a",
+    "trainer": "utbildare",
+    "admin": "admin",
+    "auditor": "granskare",
+}
+JOIN = "join"  # anyone without a participant key is sent to the join page
+
+
+def _trainer_only(answer: int) -> dict[str, int | str]:
+    # A participant is no logged-in user: the trainer's pages send them to the login page.
+    expected: dict[str, int | str] = {role: 403 for role in DEMO_ROLES}
+    expected.update({"anonymous": LOGIN, "participant": LOGIN, "trainer": answer})
+    return expected
+
+
+def _participant_only(answer: int | str) -> dict[str, int | str]:
+    expected: dict[str, int | str] = {role: JOIN for role in DEMO_ROLES}
+    expected["participant"] = answer
+    return expected
+
+
+DEMO_EXPECTED: dict[str, dict[str, int | str]] = {
+    "training.courses_overview": _trainer_only(200),
+    "training.course": _trainer_only(200),
+    "training.reveal": _trainer_only(302),
+    "training.close": _trainer_only(302),
+    "training.reopen": _trainer_only(302),
+    "training.delete": _trainer_only(302),
+    "training.export": _trainer_only(200),
+    "training.join": {role: 200 for role in DEMO_ROLES},
+    "training.my_course": _participant_only(200),
+    "training.leave": _participant_only(JOIN),
+    "training.vignette": _participant_only(200),
+    "training.rate": _participant_only(200),
+    "training.judgement": _participant_only(200),
+    # Nothing rated yet: back to the vignette page, nothing submitted.
+    "training.submit": _participant_only(302),
+    # Before the reveal: back to the participant's course page.
+    "training.feedback": _participant_only(302),
+}
+DEMO_MATRIX: dict[str, Route] = {
+    endpoint: Route(method, path, DEMO_EXPECTED[endpoint], form)
+    for endpoint, (method, path, form) in TRAINING_ROUTES.items()
+}
+
+
+def test_every_training_route_is_in_the_demo_matrix(app: Flask) -> None:
+    training = {
+        rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint.startswith("training.")
+    }
+    assert training == set(DEMO_MATRIX)
+
+
+def _demo_login(client: FlaskClient, username: str) -> None:
+    from riskassess.training.seed import DEMO_PASSWORD
+
+    response = client.post(
+        "/login",
+        data={
+            "username": username,
+            "password": DEMO_PASSWORD,
+            "csrf_token": csrf(client, "/login"),
+        },
+    )
+    assert response.status_code == 302
+
+
+def _denied(db: Session) -> int:
+    db.rollback()
+    return len(db.scalars(select(AuditEntry.seq).where(AuditEntry.outcome == "denied")).all())
+
+
+@pytest.mark.parametrize("role", DEMO_ROLES)
+@pytest.mark.parametrize("endpoint", sorted(DEMO_MATRIX))
+def test_training_route_answers_as_the_demo_matrix_says(
+    endpoint: str, role: str, demo_app: Flask, demo_db: Session
+) -> None:
+    route = DEMO_MATRIX[endpoint]
+    teacher = demo_app.test_client()
+    _demo_login(teacher, "utbildare")
+    created = teacher.post(
+        "/courses",
+        data={
+            "csrf_token": csrf(teacher, "/courses"),
+            "title": "Matriskurs",
+            "vignettes": ["savry-elias@1.0"],
+        },
+    )
+    assert created.status_code == 302
+    course_path = created.headers["Location"]
+    code = re.search(r"<code>([A-Z2-9]{6})</code>", teacher.get(course_path).get_data(as_text=True))
+    assert code
+    client = teacher if role == "trainer" else demo_app.test_client()
+    if role == "participant":
+        joined = client.post(
+            "/join",
+            data={
+                "csrf_token": csrf(client, "/join"),
+                "code": code.group(1),
+                "display_name": "Deltagare",
+            },
+        )
+        assert joined.status_code == 302
+    elif role in DEMO_USERNAMES and role != "trainer":
+        _demo_login(client, DEMO_USERNAMES[role])
+    path = route.path.format(course=course_path.rsplit("/", 1)[1])
+    before = _denied(demo_db)
+    if route.method == "GET":
+        response = client.get(path)
+    else:
+        token = csrf(client, "/join")
+        response = client.post(path, data={"csrf_token": token, **dict(route.form)})
+    body = response.get_data(as_text=True)
+    expected = route.expected[role]
+    if expected in (LOGIN, JOIN):
+        assert response.status_code == 302, body[:300]
+        assert response.headers["Location"].endswith(f"/{expected}")
+        return
+    assert response.status_code == expected, body[:300]
+    if expected == 403:
+        assert _denied(demo_db) > before, "a refusal must be audited"

@@ -77,6 +77,15 @@ PLAINTEXT = {
     "mfa_recovery_code.code_hash",  # SHA-256 of a one-time recovery code (50 bits)
     "rater_training.instrument_id",  # the register of trained raters: staff, not children
     "rater_training.course",  # a course's name, typed by an administrator or supervisor
+    # Course sessions (demo mode only): fictional vignettes, participants without an account.
+    "training_course.title",  # the course's name, typed by the trainer
+    "training_course.join_code",
+    "training_course.state",
+    "training_course.vignette_keys",  # vignette ids and versions
+    "training_participant.display_name",  # a first name or nickname, typed by the participant
+    "training_rating.vignette_id",
+    "training_rating.vignette_version",
+    "training_rating.content",  # ratings of a fictional vignette
 }
 
 
