@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit
 
 from flask import (
     Flask,
@@ -17,6 +18,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_babel import get_locale
@@ -106,6 +108,18 @@ def public(view: F) -> F:
     return view
 
 
+AFTER_LOGIN = "after_login"
+
+
+def safe_return_path(target: str | None) -> str:
+    """Only a path on this site; never an absolute URL from the request (open redirect)."""
+    parts = urlsplit(target or "")
+    path = parts.path
+    if parts.scheme or parts.netloc or not path.startswith("/") or path.startswith(("//", "/\\")):
+        return url_for("accounts.index")
+    return path
+
+
 def require(permission: Permission) -> Callable[[F], F]:
     """Log-in and role check for a view; a refused role is audited and answered with 403."""
 
@@ -113,6 +127,10 @@ def require(permission: Permission) -> Callable[[F], F]:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             if not current_user.is_authenticated:
+                if request.method == "GET":
+                    # Back here after the login: the path only, never the query string
+                    # (a search may carry a personnummer), and kept server-side.
+                    session[AFTER_LOGIN] = request.path
                 return redirect(url_for("accounts.login"))
             if not role_has(user().role, permission):
                 audit.append_denial(

@@ -24,7 +24,7 @@ from riskassess.accounts.sessions import rotate_session
 from riskassess.accounts.throttle import mark_failed, throttle_codes
 from riskassess.core.permissions import Permission
 from riskassess.errors import DomainError
-from riskassess.web import db, public, require, state, user, vault
+from riskassess.web import AFTER_LOGIN, db, public, require, safe_return_path, state, user, vault
 
 bp = Blueprint("mfa", __name__)
 T = TypeVar("T")
@@ -39,23 +39,34 @@ def needs_second_step(found: User) -> bool:
 
 def begin_second_step(found: User) -> Response:
     """After a right password: ask for the code, or set up the app first where it is required."""
-    lang = session.get("lang")
-    session.clear()
-    rotate_session()
-    if lang:
-        session["lang"] = lang
+    _fresh_session()
     session[PENDING] = {"user": str(found.id), "since": int(time.time())}
     return redirect(url_for("mfa.login_code" if found.has_mfa else "mfa.login_setup"))
 
 
 def finish_login(found: User, second_factor: str) -> None:
     services.record_login(db(), found, second_factor)
-    lang = session.get("lang")
-    session.clear()
-    rotate_session()  # a new session id at every login
-    if lang:
-        session["lang"] = lang
+    _fresh_session()
     login_user(found)
+
+
+# What a session carries across login: the language chosen, and the page asked for.
+KEPT_ACROSS_LOGIN = ("lang", AFTER_LOGIN)
+
+
+def _fresh_session() -> None:
+    """A new session under a new id (at each step of a login), keeping only what the user
+    chose before logging in."""
+    kept = {key: session[key] for key in KEPT_ACROSS_LOGIN if key in session}
+    session.clear()
+    rotate_session()
+    session.update(kept)
+
+
+def landing_page() -> str:
+    """Where a finished login goes: the page that sent the user to log in, if it was a page
+    of this site, else the role's start page."""
+    return safe_return_path(session.pop(AFTER_LOGIN, None))
 
 
 def _pending_user() -> User | None:
@@ -113,7 +124,7 @@ def login_code() -> Response | str:
                     ),
                     "warning",
                 )
-            return redirect(url_for("accounts.index"))
+            return redirect(landing_page())
     return render_template("accounts/mfa_code.html", form=form, error=error)
 
 
@@ -122,9 +133,11 @@ def _setup_page(who: User, form: CodeForm, error: str | None) -> str:
     return render_template("accounts/mfa_setup.html", form=form, error=error, enrolment=enrolment)
 
 
-def _codes_page(codes: list[str]) -> str:
+def _codes_page(codes: list[str], onward: str | None = None) -> str:
     """Shown once, in the response to the post that made them (never in a URL or a flash)."""
-    return render_template("accounts/mfa_codes.html", codes=codes)
+    return render_template(
+        "accounts/mfa_codes.html", codes=codes, onward=onward or url_for("accounts.index")
+    )
 
 
 def _confirm(who: User, form: CodeForm) -> tuple[list[str] | None, str | None]:
@@ -145,7 +158,7 @@ def login_setup() -> Response | str:
         codes, error = _confirm(found, form)
         if codes is not None:
             finish_login(found, "totp")
-            return _codes_page(codes)
+            return _codes_page(codes, landing_page())
     return _setup_page(found, form, error)
 
 

@@ -4,7 +4,6 @@ import uuid
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -31,7 +30,12 @@ from riskassess.accounts.forms import (
     UserRoleForm,
     UserStateForm,
 )
-from riskassess.accounts.mfa_views import begin_second_step, finish_login, needs_second_step
+from riskassess.accounts.mfa_views import (
+    begin_second_step,
+    finish_login,
+    landing_page,
+    needs_second_step,
+)
 from riskassess.accounts.models import RaterTraining, Unit, User
 from riskassess.accounts.sessions import rotate_session
 from riskassess.accounts.throttle import mark_failed, throttle_login
@@ -39,7 +43,7 @@ from riskassess.core import audit
 from riskassess.core.permissions import Permission, Role, role_has
 from riskassess.errors import N_, DomainError
 from riskassess.training.seed import DEMO_PASSWORD, DEMO_USERS, UNITS
-from riskassess.web import db, locale, public, require, state, user
+from riskassess.web import db, locale, public, require, safe_return_path, state, user
 
 bp = Blueprint("accounts", __name__)
 
@@ -78,7 +82,7 @@ def login() -> Response | str:
             if needs_second_step(found):
                 return begin_second_step(found)
             finish_login(found, "none")
-            return redirect(url_for("accounts.index"))
+            return redirect(landing_page())
         mark_failed()
         error = _("Wrong username or password.")
     demo_logins = (
@@ -155,14 +159,6 @@ def reset_password() -> Response | str:
     return render_template("accounts/reset.html", form=form, error=error)
 
 
-def _safe_return_path(target: str | None) -> str:
-    """Only a path on this site; never an absolute URL from the request (open redirect)."""
-    parts = urlsplit(target or "")
-    if parts.scheme or parts.netloc or not parts.path.startswith("/"):
-        return url_for("accounts.index")
-    return parts.path
-
-
 @bp.post("/language")
 @public
 def set_language() -> Response:
@@ -170,7 +166,7 @@ def set_language() -> Response:
     if not form.validate_on_submit() or form.lang.data not in ("sv", "en"):
         abort(400)
     session["lang"] = form.lang.data
-    return redirect(_safe_return_path(request.form.get("next")))
+    return redirect(safe_return_path(request.form.get("next")))
 
 
 @bp.get("/admin/users")

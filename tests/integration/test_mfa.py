@@ -281,3 +281,34 @@ def test_the_command_line_resets_it(
     unknown = CliRunner().invoke(main, ["users", "reset-mfa", "nobody"], env=env)
     assert unknown.exit_code != 0 and "Traceback" not in unknown.output
     assert ("admin:user:mfa_reset", "success") in _actions(db)
+
+
+def test_a_login_lands_on_the_page_that_asked_for_it(
+    app: Flask, strict_app: Flask, world: World, db: Session
+) -> None:
+    """A deep link survives the login, through the second factor too; only a path of this
+    site is followed, and a query string (which may hold a personnummer) is never kept."""
+    owner = world.user("cw.eight", "caseworker", world.unit("nord"))
+    case = world.case(owner)
+    client = app.test_client()
+    asked = client.get(f"/cases/{case.id}?pnr=20120101-9815")
+    assert asked.status_code == 302 and asked.headers["Location"].endswith("/login")
+    with client.session_transaction() as session:
+        assert session["after_login"] == f"/cases/{case.id}"
+    assert _password(client, "cw.eight") == f"/cases/{case.id}"
+    assert _password(app.test_client(), "cw.eight") == "/"  # nothing asked: the start page
+    # Not another site, however the path is written.
+    for target in ("//evil.example/x", "/\\evil.example", "https://evil.example/"):
+        other = app.test_client()
+        with other.session_transaction() as session:
+            session["after_login"] = target
+        assert _password(other, "cw.eight") == "/"
+
+    strict = strict_app.test_client()
+    strict.get("/follow-ups")
+    assert _password(strict, "cw.eight").endswith("/login/setup")
+    page = strict.get("/login/setup").get_data(as_text=True)
+    key = MFA_KEY_ON_PAGE.search(page)
+    assert key is not None
+    status, body = _post(strict, "/login/setup", totp_code(key.group(1)))
+    assert status == 200 and 'href="/follow-ups"' in body  # "continue" after the codes

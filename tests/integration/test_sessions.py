@@ -89,13 +89,19 @@ def users(world: World) -> None:
 @pytest.mark.usefixtures("users")
 def test_a_copied_cookie_is_worthless_after_logout(store_app: Flask) -> None:
     owner = _login(store_app)
+    stolen = _cookie(owner)
     thief = store_app.test_client()
-    thief.set_cookie("session", _cookie(owner))
+    thief.set_cookie("session", stolen)
     assert _logged_in(thief)  # the same session, while it lasts
     owner.post("/logout", data={"csrf_token": csrf(owner, "/instruments")})
     assert not _logged_in(owner)
     assert not _logged_in(thief)
-    assert _store(store_app).load(key_hash(_cookie(thief))) is None
+    assert _store(store_app).load(key_hash(stolen)) is None
+    # The thief's next visit got a new, anonymous session under a new id (it remembers only
+    # the page asked for), never the copied one.
+    assert _cookie(thief) != stolen
+    fresh = _store(store_app).load(key_hash(_cookie(thief)))
+    assert fresh is not None and fresh.user_id is None
 
 
 @pytest.mark.usefixtures("users")
