@@ -375,3 +375,27 @@ def demo_db(demo_app: Flask) -> Iterator[Session]:
     with transaction(_state(demo_app).session_factory) as cleaner:
         for model in (CourseRating, CourseParticipant, CourseSession):
             cleaner.execute(delete(model))
+
+
+def at_once(calls: list[Callable[[], Any]]) -> list[Any]:
+    """Run the calls in threads at the same moment and return their results in order; an
+    exception in any of them is raised here, in the test's own thread."""
+    import threading
+
+    results: list[Any] = [None] * len(calls)
+
+    def run(index: int) -> None:
+        try:
+            results[index] = calls[index]()
+        except BaseException as exc:  # reported below, in the test's own thread
+            results[index] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results

@@ -33,7 +33,7 @@ from riskassess.core.audit import AuditEntry, verify_chain
 from riskassess.core.db import make_engine
 from riskassess.instruments.models import InstrumentVersion
 from riskassess.instruments.services import record_version
-from tests.conftest import PASSWORD, World, csrf, lock_version
+from tests.conftest import PASSWORD, World, at_once, csrf, lock_version
 from tests.security.test_authorization_matrix import _arrange
 
 DECIDED_ELSEWHERE = "Någon annan beslutade om bedömningen samtidigt."
@@ -79,27 +79,7 @@ def _client(app: Flask, username: str) -> FlaskClient:
     return client
 
 
-def _at_once(posts: list[Callable[[], tuple[int, str]]]) -> list[tuple[int, str]]:
-    results: list[Any] = [None] * len(posts)
-
-    def run(index: int) -> None:
-        try:
-            results[index] = posts[index]()
-        except BaseException as exc:  # reported below, in the test's own thread
-            results[index] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(posts))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
-    return results
-
-
-def test_two_supervisors_decide_at_once(app: Flask, world: World, db: Session) -> None:
+def test_two_supervisors_decideat_once(app: Flask, world: World, db: Session) -> None:
     ids = _arrange(world)
     world.user("sup.north2", "supervisor", _north(world))
     clients = [_client(app, "sup.north"), _client(app, "sup.north2")]
@@ -123,7 +103,7 @@ def test_two_supervisors_decide_at_once(app: Flask, world: World, db: Session) -
         return post
 
     with writes_meet(app):
-        results = _at_once([decide(0, "approve"), decide(1, "return")])
+        results = at_once([decide(0, "approve"), decide(1, "return")])
 
     assert [status for status, _page in results] == [302, 302]
     pages = [page for _status, page in results]
@@ -147,7 +127,7 @@ def test_two_supervisors_decide_at_once(app: Flask, world: World, db: Session) -
     assert verify_chain(db).ok
 
 
-def test_two_caseworkers_save_the_same_version_at_once(
+def test_two_caseworkers_save_the_same_versionat_once(
     app: Flask, world: World, db: Session
 ) -> None:
     ids = _arrange(world)  # cw.north2 is the case owner's colleague there
@@ -172,7 +152,7 @@ def test_two_caseworkers_save_the_same_version_at_once(
         return post
 
     with writes_meet(app):
-        results = _at_once([save(0, "low"), save(1, "high")])
+        results = at_once([save(0, "low"), save(1, "high")])
 
     statuses = sorted(status for status, _page in results)
     assert statuses == [200, 302], results

@@ -34,7 +34,7 @@ from riskassess.core import migrate
 from riskassess.core.audit import AuditEntry, entry_fields, verify_chain
 from riskassess.core.db import new_id, transaction
 from riskassess.errors import AccessDenied, DomainError
-from tests.conftest import PASSWORD, TEST_ACTOR, World, csrf
+from tests.conftest import PASSWORD, TEST_ACTOR, World, at_once, csrf
 
 # A fictional boy born 14 March 2012, in the four ways people write his number.
 BORN = date(2012, 3, 14)
@@ -304,26 +304,6 @@ def inserts_meet(app: Flask, parties: int = 2) -> Iterator[None]:
         event.remove(factory, "before_flush", wait)
 
 
-def _at_once(posts: list[Callable[[], Any]]) -> list[Any]:
-    results: list[Any] = [None] * len(posts)
-
-    def run(index: int) -> None:
-        try:
-            results[index] = posts[index]()
-        except BaseException as exc:  # reported below, in the test's own thread
-            results[index] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(posts))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
-    return results
-
-
 def test_two_caseworkers_creating_the_same_child_at_once_get_one_case(
     app: Flask, world: World, staff: dict[str, User], db: Session, database_url: str
 ) -> None:
@@ -351,9 +331,9 @@ def test_two_caseworkers_creating_the_same_child_at_once_get_one_case(
 
     if database_url.startswith("postgresql"):
         with inserts_meet(app):
-            results = _at_once([create(0), create(1)])
+            results = at_once([create(0), create(1)])
     else:
-        results = _at_once([create(0), create(1)])
+        results = at_once([create(0), create(1)])
 
     assert [status for status, _location, _page in results] == [302, 302]
     [case] = _cases(db)
