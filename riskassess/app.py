@@ -155,13 +155,15 @@ def _register_blueprints(app: Flask) -> None:
     from riskassess.accounts.mfa_views import bp as mfa
     from riskassess.accounts.views import bp as accounts
     from riskassess.assessments.followup_views import bp as followups
+    from riskassess.assessments.record_views import bp as record
     from riskassess.assessments.views import bp as assessments
     from riskassess.audit_log.views import bp as audit_log
     from riskassess.cases.views import bp as cases
     from riskassess.instruments.views import bp as instruments
     from riskassess.training.views import bp as training
 
-    for blueprint in (accounts, mfa, cases, assessments, followups, instruments, training):
+    blueprints = (accounts, mfa, cases, assessments, record, followups, instruments, training)
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
     app.register_blueprint(audit_log)
 
@@ -276,7 +278,7 @@ def instrument_name(made_with: Any) -> str:
 
 
 def _template_globals() -> dict[str, Any]:
-    from riskassess.assessments.forms import SOURCE_LABELS
+    from riskassess.assessments.forms import RECORD_LABELS, SOURCE_LABELS
     from riskassess.assessments.views import assessment_links
     from riskassess.cases.forms import PURPOSE_LABELS
 
@@ -284,6 +286,7 @@ def _template_globals() -> dict[str, Any]:
         "assessment_links": assessment_links,
         "purpose_label": lambda code: PURPOSE_LABELS.get(code, code),
         "source_label": lambda code: SOURCE_LABELS.get(code, code),
+        "record_label": lambda group, code: RECORD_LABELS[group].get(code, code),
         "decision_label": lambda code: DECISION_LABELS.get(code, code),
         "kind_label": lambda code: KIND_LABELS.get(code, code),
         "is_demo": state().settings.is_demo,

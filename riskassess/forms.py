@@ -13,9 +13,11 @@ from collections.abc import Iterable, Iterator
 from datetime import date
 from typing import Any
 
+from flask import current_app
 from flask_babel import gettext
 from flask_wtf import FlaskForm
-from wtforms import DateField, Field, FieldList, FormField, SelectMultipleField, TextAreaField
+from flask_wtf.i18n import translations as flask_wtf_translations
+from wtforms import DateField, Field, FieldList, Form, FormField, SelectMultipleField, TextAreaField
 from wtforms.fields.choices import SelectFieldBase
 from wtforms.validators import StopValidation
 
@@ -123,3 +125,14 @@ class BaseForm(FlaskForm):
                 field.errors.append(message)
                 valid = False
         return valid
+
+
+class RowForm(Form):
+    """A row of a FieldList inside a BaseForm: no CSRF token of its own (the outer form
+    carries it), but WTForms' own messages in the request's language, as in every form."""
+
+    class Meta:
+        def get_translations(self, form: Any) -> Any:
+            if not current_app.config.get("WTF_I18N_ENABLED", True):
+                return super().get_translations(form)  # type: ignore[misc]
+            return flask_wtf_translations

@@ -302,6 +302,7 @@ def rate_everything(
     """Fill in every section of a SAVRY-style assessment through the web forms."""
     instrument = registry.get("savry-style", "1.0")
     assert instrument is not None
+    fill_record(client, db, assessment_id)
     for domain in instrument.domains:
         path = f"/assessments/{assessment_id}/rate/{domain.code}"
         data = {
@@ -321,9 +322,43 @@ def rate_everything(
             "lock_version": str(lock_version(db, assessment_id)),
             "judgement_level": judgement,
             "judgement_reason": "Fiktiv sammanfattning",
+            "risk_kind": "violence",
+            "risk_months": "6",
         },
     )
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+
+
+def fill_record(client: FlaskClient, db: Session, assessment_id: str) -> None:
+    """Fill in the case record's pages of an assessment through the web forms: the link to
+    the investigation with one source, and the child's and a guardian's views."""
+    day = date.today().isoformat()
+    pages = {
+        "investigation": {
+            "phase": "investigation",
+            "reference": "TEST 2026/0001",
+            "assessed_on": day,
+            "sources-0-kind": "child",
+            "sources-0-on": day,
+        },
+        "voices": {
+            "child_view": "Fiktiv syn",
+            "child_how": "meeting",
+            "child_heard_on": day,
+            "guardians-0-who": "Vårdnadshavare 1",
+            "guardians-0-view": "Fiktiv syn",
+            "guardians-0-how": "home_visit",
+            "guardians-0-heard_on": day,
+        },
+    }
+    for page, fields in pages.items():
+        path = f"/assessments/{assessment_id}/{page}"
+        data = {
+            "csrf_token": csrf(client, path),
+            "lock_version": str(lock_version(db, assessment_id)),
+        }
+        response = client.post(path, data={**data, **fields})
+        assert response.status_code == 302, response.get_data(as_text=True)[:2000]
 
 
 # The enrolment page shows the authenticator key in groups of four, beside the QR code.

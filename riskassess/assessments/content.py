@@ -6,11 +6,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from riskassess.assessments.bbic import (
+    SOURCE_KINDS,
+    Investigation,
+    RiskSpecification,
+    Voices,
+    record_problems,
+)
 from riskassess.instruments.definition import Domain, Instrument, Item, Level, Rule
 
 OMITTED = "omitted"
-# Where the information behind a rating came from.
-SOURCES = ("child", "guardians", "school", "police", "records", "other")
+# Where the information behind a rating came from: the same kinds as the whole assessment's.
+SOURCES = SOURCE_KINDS
 
 
 @dataclass
@@ -50,9 +57,13 @@ class Content:
     rule_reasons: dict[str, str] = field(default_factory=dict)
     scenarios: str = ""
     plan: list[PlanEntry] = field(default_factory=list)
+    # The case record around the ratings (riskassess.assessments.bbic).
+    investigation: Investigation = field(default_factory=Investigation)
+    voices: Voices = field(default_factory=Voices)
+    risk: RiskSpecification = field(default_factory=RiskSpecification)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        raw: dict[str, Any] = {
             "items": {
                 code: {
                     "rating": r.rating,
@@ -71,6 +82,16 @@ class Content:
             "rule_reasons": dict(self.rule_reasons),
             "plan": [entry.to_json() for entry in self.plan],
         }
+        # The case record's parts are left out while empty, so content approved before they
+        # existed serializes, and hashes, exactly as it did when it was approved.
+        for key, part, empty in (
+            ("investigation", self.investigation, Investigation()),
+            ("voices", self.voices, Voices()),
+            ("risk", self.risk, RiskSpecification()),
+        ):
+            if part != empty:
+                raw[key] = part.to_json()
+        return raw
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Content:
@@ -103,6 +124,9 @@ class Content:
             dict(raw.get("rule_reasons", {})),
             judgement.get("scenarios", ""),
             plan,
+            Investigation.from_json(raw.get("investigation") or {}),
+            Voices.from_json(raw.get("voices") or {}),
+            RiskSpecification.from_json(raw.get("risk") or {}),
         )
 
     def rating(self, code: str) -> ItemRating:
@@ -216,7 +240,7 @@ class Problem:
 
     item: str | None
     # "unrated", "invalid", "no_rationale", "no_judgement", "invalid_judgement", "no_reason",
-    # "rule"
+    # "rule", or one of bbic.record_problems' codes
     kind: str
     rule: Rule | None = None
 
@@ -241,6 +265,13 @@ def submission_problems(instrument: Instrument, content: Content) -> list[Proble
         if not content.rule_reasons.get(rule.id, "").strip():
             problems.append(Problem(None, "rule", rule))
     return problems
+
+
+def case_problems(instrument: Instrument, content: Content) -> list[Problem]:
+    """What a real case's assessment lacks before submission: the ratings and judgement, and
+    the case record around them (a course participant's rating of a vignette has none)."""
+    record = record_problems(content.investigation, content.voices, content.risk)
+    return submission_problems(instrument, content) + [Problem(None, kind) for kind in record]
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ from wtforms import (
     DateField,
     Field,
     FieldList,
-    Form,
     FormField,
     HiddenField,
     PasswordField,
@@ -29,8 +28,16 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from riskassess.assessments.bbic import (
+    SOURCE_KINDS,
+    HeardView,
+    Investigation,
+    RiskSpecification,
+    Source,
+    Voices,
+)
 from riskassess.assessments.content import OMITTED, SOURCES, Content, ItemRating, PlanEntry
-from riskassess.forms import BaseForm, OptionalChoice
+from riskassess.forms import BaseForm, OptionalChoice, RowForm
 from riskassess.instruments.definition import Domain, Instrument
 
 MAX_TEXT = 5000
@@ -151,6 +158,7 @@ SOURCE_LABELS = {
     "guardians": _l("Interview with guardians"),
     "school": _l("School"),
     "police": _l("Police"),
+    "health": _l("Health care or child psychiatry (BUP)"),
     "records": _l("Earlier records"),
     "other": _l("Other"),
 }
@@ -167,6 +175,10 @@ class VersionedForm(BaseForm):
             return int(self.lock_version.data)
         except (TypeError, ValueError):
             return -1  # never matches: treated as a conflict, nothing is saved
+
+    def apply(self, content: Content) -> Content:
+        """The content with this form's part replaced by what was posted."""
+        raise NotImplementedError
 
 
 class DomainFormBase(VersionedForm):
@@ -233,7 +245,7 @@ def domain_form(
     return form
 
 
-class PlanRowForm(Form):
+class PlanRowForm(RowForm):
     """One planned intervention; a plain Form because the outer form carries the CSRF token."""
 
     factors = MultiCheckboxField(_l("Risk factors it addresses"), validators=[OptionalChoice()])
@@ -258,6 +270,13 @@ class JudgementFormBase(VersionedForm):
         _l("Additional protective factors"), validators=[Length(max=MAX_TEXT)]
     )
     plan = FieldList(FormField(PlanRowForm), min_entries=0, max_entries=30)
+    risk_kind = SelectField(_l("Kind of risk"), choices=[], validators=[OptionalChoice()])
+    risk_description = StringField(
+        _l("The kind of risk in your words"),
+        description=_l("Needed when the kind is Other; otherwise an optional precision."),
+        validators=[Length(max=200)],
+    )
+    risk_months = RadioField(_l("Timeframe"), choices=[], validators=[OptionalChoice()])
 
     instrument: Instrument
     judgement_level: Field
@@ -290,6 +309,11 @@ class JudgementFormBase(VersionedForm):
                 if (text := (self.rule_field(rule.id).data or "").strip())
             },
             plan=plan,
+            risk=RiskSpecification(
+                self.risk_kind.data or None,
+                (self.risk_description.data or "").strip(),
+                self.risk_months.data or None,
+            ),
         )
 
     def validate_plan(self, field: Field) -> None:
@@ -333,6 +357,9 @@ def judgement_form(
             for entry in content.plan
         ]
         + [{} for _ in range(PLAN_ROWS_EMPTY)],
+        "risk_kind": content.risk.kind or "",
+        "risk_description": content.risk.description,
+        "risk_months": content.risk.months,
     }
     for rule in instrument.rules:
         initial[f"rule_{rule.id}"] = content.rule_reasons.get(rule.id, "")
@@ -343,4 +370,275 @@ def judgement_form(
     ]
     for row in form.plan:
         row.factors.choices = factor_choices
+    form.risk_kind.choices = _choices(RISK_KIND_LABELS, _l("(choose)"))
+    form.risk_months.choices = _choices(TIMEFRAME_LABELS)
     return form
+
+
+# The case record's pages (riskassess.assessments.bbic): the link to the investigation with
+# its information sources, and the views of the child and the guardians.
+
+PHASE_LABELS = {
+    "preliminary": _l("Initial assessment (förhandsbedömning)"),
+    "investigation": _l("Investigation (utredning)"),
+    "follow_up": _l("Follow-up (uppföljning)"),
+}
+HEARD_HOW_LABELS = {
+    "meeting": _l("Meeting at the office"),
+    "home_visit": _l("Home visit"),
+    "phone": _l("Telephone"),
+    "video": _l("Video call"),
+    "written": _l("In writing"),
+    "other": _l("Other"),
+}
+RISK_KIND_LABELS = {
+    "violence": _l("Violence"),
+    "serious_violence": _l("Serious violence"),
+    "offending": _l("Offending"),
+    "antisocial": _l("Antisocial behaviour"),
+    "other": _l("Other (describe)"),
+}
+TIMEFRAME_LABELS = {
+    "3": _l("within three months"),
+    "6": _l("within six months"),
+    "12": _l("within twelve months"),
+}
+SOURCE_ROWS_EMPTY = 3  # blank source rows offered beyond those filled in
+GUARDIAN_ROWS_EMPTY = 1  # blank guardian rows offered beyond those filled in
+MAX_ROWS = 20
+
+
+def _choices(labels: dict[str, Any], blank: Any = None) -> list[SelectChoice]:
+    first = [SelectChoice("", blank)] if blank is not None else []
+    return first + [SelectChoice(code, label) for code, label in labels.items()]
+
+
+class NotAfterToday:
+    """A date that has happened: an assessment or a conversation is recorded afterwards."""
+
+    def __init__(self, today: date) -> None:
+        self.today = today
+
+    def __call__(self, form: Any, field: Field) -> None:
+        if field.data is not None and field.data > self.today:
+            raise ValidationError(_l("The date cannot be later than today."))
+
+
+class SourceRowForm(RowForm):
+    kind = SelectField(_l("Kind of source"), choices=_choices(SOURCE_LABELS, _l("(none)")))
+    on = DateField(_l("Date"), validators=[Optional()])
+    # Not "description": a FormField row has an attribute of that name, the field's own.
+    detail = StringField(_l("Who or what (optional)"), validators=[Length(max=200)])
+
+
+class InvestigationForm(VersionedForm):
+    phase = RadioField(
+        _l("BBIC phase"), choices=_choices(PHASE_LABELS), validators=[OptionalChoice()]
+    )
+    reference = StringField(
+        _l("The investigation's reference (diarienummer)"),
+        description=_l("As it is written in the case management system."),
+        validators=[Length(max=60)],
+    )
+    assessed_on = DateField(_l("Date of the assessment"), validators=[Optional()])
+    sources = FieldList(FormField(SourceRowForm), min_entries=0, max_entries=MAX_ROWS)
+
+    def validate_sources(self, field: Field) -> None:
+        for row in field:
+            if row.kind.data and row.on.data is None and not row.on.errors:
+                raise ValidationError(gettext("Every source needs the date it was used."))
+            if not row.kind.data and (row.on.data or (row.detail.data or "").strip()):
+                raise ValidationError(gettext("Every source needs its kind."))
+
+    def apply(self, content: Content) -> Content:
+        sources = [
+            Source(row.kind.data, row.on.data.isoformat(), (row.detail.data or "").strip())
+            for row in self.sources
+            if row.kind.data in SOURCE_KINDS and row.on.data is not None
+        ]
+        investigation = Investigation(
+            self.phase.data or None,
+            (self.reference.data or "").strip(),
+            self.assessed_on.data.isoformat() if self.assessed_on.data else "",
+            sources,
+        )
+        return replace(content, investigation=investigation)
+
+
+def _day(text: str) -> date | None:
+    return date.fromisoformat(text) if text else None
+
+
+def investigation_form(content: Content, lock_version: int, today: date) -> InvestigationForm:
+    """The link to the investigation; an assessment without a date starts with today's."""
+    known = content.investigation
+    form = InvestigationForm(
+        data={
+            "lock_version": str(lock_version),
+            "phase": known.phase,
+            "reference": known.reference,
+            "assessed_on": _day(known.assessed_on) or today,
+            "sources": [
+                {"kind": s.kind, "on": _day(s.on), "detail": s.description} for s in known.sources
+            ]
+            + [{} for _ in range(SOURCE_ROWS_EMPTY)],
+        }
+    )
+    not_future = NotAfterToday(today)
+    form.assessed_on.validators = [Optional(), not_future]
+    for row in form.sources:
+        row.on.validators = [Optional(), not_future]
+    return form
+
+
+class HeardViewForm(RowForm):
+    who = StringField(_l("Who (for example mother, father)"), validators=[Length(max=100)])
+    view = TextAreaField(_l("Their view, in their own words"), validators=[Length(max=MAX_TEXT)])
+    how = SelectField(_l("How it was heard"), choices=_choices(HEARD_HOW_LABELS, _l("(choose)")))
+    heard_on = DateField(_l("When"), validators=[Optional()])
+
+    def heard(self) -> HeardView:
+        return HeardView(
+            (self.view.data or "").strip(),
+            self.how.data or None,
+            self.heard_on.data.isoformat() if self.heard_on.data else "",
+            (self.who.data or "").strip(),
+        )
+
+
+def _heard_row_problem(row: HeardViewForm) -> str | None:
+    if not (row.view.data or "").strip():
+        return None
+    if not row.how.data or row.heard_on.data is None:
+        return str(gettext("Say how and when each view was heard."))
+    return None
+
+
+class VoicesForm(VersionedForm):
+    child_view = TextAreaField(
+        _l("The child's own view"),
+        description=_l("What the child says about the situation, the risks and what would help."),
+        validators=[Length(max=MAX_TEXT)],
+    )
+    child_how = SelectField(
+        _l("How the child was heard"), choices=_choices(HEARD_HOW_LABELS, _l("(choose)"))
+    )
+    child_heard_on = DateField(_l("When the child was heard"), validators=[Optional()])
+    child_weight = TextAreaField(
+        _l("How the child's view was taken into account"),
+        description=_l("Given the child's age and maturity."),
+        validators=[Length(max=MAX_TEXT)],
+    )
+    child_not_heard = TextAreaField(
+        _l("If the child's view could not be obtained: why"), validators=[Length(max=MAX_TEXT)]
+    )
+    guardians = FieldList(FormField(HeardViewForm), min_entries=0, max_entries=6)
+    guardians_not_heard = TextAreaField(
+        _l("If no guardian's view could be obtained: why"), validators=[Length(max=MAX_TEXT)]
+    )
+
+    def validate_child_view(self, field: Field) -> None:
+        if (field.data or "").strip() and (not self.child_how.data or not self.child_heard_on.data):
+            raise ValidationError(_l("Say how and when the child was heard."))
+
+    def validate_guardians(self, field: Field) -> None:
+        for row in field:
+            problem = _heard_row_problem(row)
+            if problem:
+                raise ValidationError(problem)
+
+    def apply(self, content: Content) -> Content:
+        child = HeardView(
+            (self.child_view.data or "").strip(),
+            self.child_how.data or None,
+            self.child_heard_on.data.isoformat() if self.child_heard_on.data else "",
+        )
+        guardians = [view for row in self.guardians if (view := row.heard()).is_recorded]
+        voices = Voices(
+            child,
+            (self.child_weight.data or "").strip(),
+            (self.child_not_heard.data or "").strip(),
+            guardians,
+            (self.guardians_not_heard.data or "").strip(),
+        )
+        return replace(content, voices=voices)
+
+
+def voices_form(content: Content, lock_version: int, today: date) -> VoicesForm:
+    known = content.voices
+    form = VoicesForm(
+        data={
+            "lock_version": str(lock_version),
+            "child_view": known.child.view,
+            "child_how": known.child.how or "",
+            "child_heard_on": _day(known.child.heard_on),
+            "child_weight": known.child_weight,
+            "child_not_heard": known.child_not_heard,
+            "guardians": [
+                {"who": g.who, "view": g.view, "how": g.how or "", "heard_on": _day(g.heard_on)}
+                for g in known.guardians
+            ]
+            + [{} for _ in range(GUARDIAN_ROWS_EMPTY)],
+            "guardians_not_heard": known.guardians_not_heard,
+        }
+    )
+    not_future = NotAfterToday(today)
+    form.child_heard_on.validators = [Optional(), not_future]
+    for row in form.guardians:
+        row.heard_on.validators = [Optional(), not_future]
+    return form
+
+
+RECIPIENT_LABELS = {"child": _l("The child"), "guardians": _l("The guardians")}
+AGREEMENT_LABELS = {
+    "agrees": _l("Agrees with the assessment"),
+    "partly": _l("Agrees in part"),
+    "disagrees": _l("Disagrees"),
+    "not_stated": _l("Did not say"),
+}
+
+
+class FeedbackForm(BaseForm):
+    to = MultiCheckboxField(
+        _l("Fed back to"),
+        choices=[SelectChoice(code, label) for code, label in RECIPIENT_LABELS.items()],
+        validators=[DataRequired(message=_l("Say whom the result was fed back to."))],
+    )
+    on = DateField(
+        _l("Date of the feedback"),
+        validators=[InputRequired(message=_l("Give the date of the feedback."))],
+    )
+    how = SelectField(
+        _l("How"),
+        choices=_choices(HEARD_HOW_LABELS, _l("(choose)")),
+        validators=[InputRequired(message=_l("Say how the result was fed back."))],
+    )
+    agreement = RadioField(
+        _l("Their response"),
+        choices=[SelectChoice(code, label) for code, label in AGREEMENT_LABELS.items()],
+        validators=[InputRequired(message=_l("Say whether they agree."))],
+    )
+    disagreement = TextAreaField(
+        _l("What they disagree with, in their words"),
+        description=_l("Needed when they disagree in whole or in part."),
+        validators=[Length(max=MAX_TEXT)],
+    )
+
+    def __init__(self, today: date, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.on.validators = [*self.on.validators, NotAfterToday(today)]
+
+    def validate_disagreement(self, field: Field) -> None:
+        if self.agreement.data in ("partly", "disagrees") and not (field.data or "").strip():
+            raise ValidationError(_l("Note what they disagree with."))
+
+
+# The labels of the case record's codes, by group, for the pages that show them.
+RECORD_LABELS: dict[str, dict[str, Any]] = {
+    "phase": PHASE_LABELS,
+    "how": HEARD_HOW_LABELS,
+    "risk": RISK_KIND_LABELS,
+    "months": TIMEFRAME_LABELS,
+    "to": RECIPIENT_LABELS,
+    "agreement": AGREEMENT_LABELS,
+}

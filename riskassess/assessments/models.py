@@ -88,3 +88,19 @@ class FollowUp(Base):
     due_on: Mapped[date] = mapped_column(Date(), index=True)
     done_dt: Mapped[datetime | None] = mapped_column(UTCDateTime())
     done_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id"))
+
+
+class Feedback(Base):
+    """That the result of an approved assessment was fed back to the child or the guardians:
+    when, how, and whether they agreed. Sealed, like the content: who was told what and any
+    disagreement in their words. Written after approval, so the frozen content stays as it
+    was signed; never edited afterwards."""
+
+    __tablename__ = "assessment_feedback"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    assessment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("assessment.id"), index=True)
+    author_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id"))
+    created_dt: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Sealed JSON: {"to": ..., "on": ISO date, "how": ..., "agreement": ..., "disagreement": ...}
+    content: Mapped[bytes] = mapped_column(LargeBinary)

@@ -26,7 +26,7 @@ from riskassess.assessments.content import (
     Content,
     Problem,
     applicable_rules,
-    submission_problems,
+    case_problems,
 )
 from riskassess.assessments.followup import record_plan_follow_ups
 from riskassess.assessments.models import Assessment, AssessmentKind, ReviewDecision
@@ -475,7 +475,7 @@ def submit_assessment(
     if not policy.can_edit_assessment(user, case):
         raise _refuse(session, user, "case:assessment:submit", assessment.id)
     new_state = _transition(assessment, Action.SUBMIT)
-    problems = submission_problems(instrument, open_content(session, vault, case, assessment))
+    problems = case_problems(instrument, open_content(session, vault, case, assessment))
     if problems:
         raise IncompleteAssessment(problems)
     with _single_writer(session, EDITED_ELSEWHERE):

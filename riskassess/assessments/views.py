@@ -12,10 +12,12 @@ from werkzeug.wrappers import Response
 
 from riskassess.accounts import raters
 from riskassess.accounts.throttle import mark_failed, throttle_signing
-from riskassess.assessments import policy, services
+from riskassess.assessments import feedback, policy, services
 from riskassess.assessments.content import Content, section_progress, summarize
+from riskassess.assessments.followup import local_today
 from riskassess.assessments.forms import (
     CorrectionForm,
+    FeedbackForm,
     ReviewForm,
     StartAssessmentForm,
     SubmitForm,
@@ -45,6 +47,26 @@ NOT_REGISTERED = _l(
 )
 
 
+# What the case record around the ratings still lacks, by bbic.record_problems' code.
+RECORD_GAPS = {
+    "no_phase": _l("The BBIC phase is needed (Investigation and sources)."),
+    "no_reference": _l("The investigation's reference is needed (Investigation and sources)."),
+    "no_date": _l("The date of the assessment is needed (Investigation and sources)."),
+    "no_sources": _l("At least one information source is needed (Investigation and sources)."),
+    "no_child_view": _l(
+        "The child's view, or why it could not be obtained, is needed (Views of the child "
+        "and guardians)."
+    ),
+    "no_guardian_view": _l(
+        "A guardian's view, or why none could be obtained, is needed (Views of the child "
+        "and guardians)."
+    ),
+    "no_risk_specification": _l(
+        "The kind of risk and the timeframe of the judgement are needed (Judgement and plan)."
+    ),
+}
+
+
 @dataclass(frozen=True)
 class SectionLinks:
     """Where the section navigation of an assessment's rating pages leads."""
@@ -59,6 +81,12 @@ class SectionLinks:
     def judgement(self) -> str:
         return url_for("assessments.judgement", assessment_id=self.assessment_id)
 
+    def investigation(self) -> str:
+        return url_for("record.investigation", assessment_id=self.assessment_id)
+
+    def voices(self) -> str:
+        return url_for("record.voices", assessment_id=self.assessment_id)
+
     def summary(self) -> str:
         return url_for("assessments.show", assessment_id=self.assessment_id)
 
@@ -67,13 +95,12 @@ def assessment_links(assessment: Assessment) -> SectionLinks:
     return SectionLinks(assessment.id)
 
 
-def _started(assessment: Assessment, instrument: Instrument) -> Response:
-    """To the first section of a new draft, saying so if its author is not a registered
-    trained rater for the instrument."""
+def _started(assessment: Assessment) -> Response:
+    """To the first page of a new draft, its link to the investigation, saying so if its
+    author is not a registered trained rater for the instrument."""
     if assessment.is_rater_registered is False:
         flash(str(NOT_REGISTERED), "warning")
-    first = instrument.domains[0].code
-    return redirect(url_for("assessments.rate", assessment_id=assessment.id, domain_code=first))
+    return redirect(url_for("record.investigation", assessment_id=assessment.id))
 
 
 def load_assessment(assessment_id: uuid.UUID) -> tuple[Assessment, Case, Instrument]:
@@ -119,7 +146,7 @@ def start(case_id: uuid.UUID) -> Response:
     except DomainError as exc:
         flash(_(exc.message), "error")
         return redirect(url_for("cases.show_case", case_id=case.id))
-    return _started(assessment, instrument)
+    return _started(assessment)
 
 
 @bp.get("/assessments/<uuid:assessment_id>")
@@ -134,8 +161,10 @@ def _render_show(
     case: Case,
     instrument: Instrument,
     review_form: ReviewForm | None = None,
+    feedback_form: FeedbackForm | None = None,
 ) -> str:
-    """The summary page; `review_form` is a posted review to show again with its errors."""
+    """The summary page; `review_form` or `feedback_form` is a posted form to show again with
+    its errors."""
     try:
         view = services.read_assessment(db(), vault(), user(), case, assessment)
     except AccessDenied:
@@ -146,6 +175,10 @@ def _render_show(
         review_form = None
     elif review_form is None:
         review_form = ReviewForm()
+    if not (may_edit and now is State.APPROVED):
+        feedback_form = None
+    elif feedback_form is None:
+        feedback_form = FeedbackForm(local_today())
     return render_template(
         "assessments/show.html",
         view=view,
@@ -154,6 +187,8 @@ def _render_show(
         instrument=instrument,
         summary=summarize(instrument, view.content),
         review_form=review_form,
+        feedback_form=feedback_form,
+        feedback=feedback.feedback_of(db(), vault(), case, assessment),
         submit_form=SubmitForm() if may_edit and allowed(now, Action.SUBMIT) else None,
         withdraw_form=WithdrawForm() if may_edit and allowed(now, Action.WITHDRAW) else None,
         correction_form=CorrectionForm()
@@ -230,7 +265,7 @@ def rate(assessment_id: uuid.UUID, domain_code: str) -> Response | str:
                     "assessments.rate", assessment_id=assessment.id, domain_code=domain.code
                 )
             elif domain is instrument.domains[-1]:
-                target = url_for("assessments.judgement", assessment_id=assessment.id)
+                target = url_for("record.voices", assessment_id=assessment.id)
             else:
                 following = codes[codes.index(domain_code) + 1]
                 target = url_for(
@@ -318,6 +353,9 @@ def _explain(exc: services.IncompleteAssessment) -> None:
     if any(p.kind in ("no_judgement", "invalid_judgement", "no_reason") for p in exc.problems):
         flash(_("The overall judgement and its reasons are needed."), "error")
     for problem in exc.problems:
+        if problem.kind in RECORD_GAPS:
+            flash(str(RECORD_GAPS[problem.kind]), "error")
+    for problem in exc.problems:
         if problem.rule is not None:
             message = problem.rule.message.get(locale())
             flash(_("A reason is needed: %(warning)s", warning=message), "error")
@@ -345,7 +383,7 @@ def withdraw(assessment_id: uuid.UUID) -> Response:
 @bp.post("/assessments/<uuid:assessment_id>/correct")
 @require(Permission.ASSESSMENT_CREATE)
 def correct(assessment_id: uuid.UUID) -> Response:
-    assessment, case, instrument = load_assessment(assessment_id)
+    assessment, case, _instrument = load_assessment(assessment_id)
     form = CorrectionForm()
     if not form.validate_on_submit():
         flash(_("A reason is needed to correct an approved assessment."), "error")
@@ -359,7 +397,7 @@ def correct(assessment_id: uuid.UUID) -> Response:
     except DomainError as exc:
         flash(_(exc.message), "error")
         return _to_show(assessment)
-    return _started(correction, instrument)
+    return _started(correction)
 
 
 @bp.get("/reviews")

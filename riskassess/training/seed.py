@@ -5,7 +5,7 @@ dates are relative to today so the children stay in the instruments' age ranges.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -16,7 +16,9 @@ from riskassess.accounts import services as accounts
 from riskassess.accounts.models import User
 from riskassess.accounts.passwords import Passwords
 from riskassess.assessments import services as assessments
+from riskassess.assessments.bbic import HeardView, Investigation, RiskSpecification, Source, Voices
 from riskassess.assessments.content import OMITTED, Content, ItemRating
+from riskassess.assessments.followup import local_today
 from riskassess.cases import services as cases
 from riskassess.cases.identity import normalize_personnummer
 from riskassess.cases.models import Case
@@ -116,6 +118,32 @@ def _full_content(instrument: Instrument, shift: int = 0) -> Content:
         rating = OMITTED if index == 4 else levels[(index + shift) % len(levels)].code
         items[item.code] = ItemRating(rating, "Fiktiv motivering för övningsfallet.")
     return Content(items, instrument.judgement_levels[1].code, "Fiktiv sammanfattande motivering.")
+
+
+def _with_record(content: Content, on: date, phase: str) -> Content:
+    """A fictional case record around the ratings: the investigation, its sources and the
+    views heard, a week before `on`, and what the judgement speaks of."""
+    heard = (on - timedelta(days=7)).isoformat()
+    content.investigation = Investigation(
+        phase,
+        "ÖVNING 2026/0001",
+        on.isoformat(),
+        [
+            Source("child", heard, "Fiktivt samtal på kontoret"),
+            Source("guardians", heard, "Fiktivt hembesök"),
+            Source("school", heard, "Fiktiv mentor"),
+            Source("records", on.isoformat(), "Tidigare fiktiv utredning"),
+        ],
+    )
+    content.voices = Voices(
+        HeardView("Fiktiv: barnet säger att det mest är bråk i skolan.", "meeting", heard),
+        "Fiktiv: barnets syn har vägts in utifrån ålder och mognad.",
+        "",
+        [HeardView("Fiktiv: oroar sig för kamraterna.", "home_visit", heard, "Vårdnadshavare 1")],
+        "",
+    )
+    content.risk = RiskSpecification("violence", "", "6")
+    return content
 
 
 def _changed_since(instrument: Instrument, content: Content) -> Content:
@@ -222,7 +250,7 @@ def _assess(
     """Take one case's assessment to `progress` through the app's own services."""
     caseworker, supervisor = people
     assessment = assessments.start_assessment(session, vault, caseworker, case, instrument)
-    content = _full_content(instrument, shift)
+    content = _with_record(_full_content(instrument, shift), local_today(), "investigation")
     if progress == "draft":
         content.items = dict(list(content.items.items())[:10])
         content.judgement_level = None
@@ -269,6 +297,6 @@ def _assess(
             caseworker,
             case,
             again,
-            _changed_since(instrument, carried),
+            _with_record(_changed_since(instrument, carried), local_today(), "follow_up"),
             again.lock_version,
         )

@@ -165,8 +165,17 @@ def test_caseworker_rates_supervisor_approves_other_unit_is_denied(
     # ... starts an assessment and rates every item, with a rationale for each.
     page.locator("#instrument").select_option("@".join(INSTRUMENT))
     page.get_by_role("button", name="Påbörja en ny bedömning").click()
-    expect(page).to_have_url(re.compile(r"/assessments/[0-9a-f-]{36}/rate/H$"))
-    assessment_url = page.url.removesuffix("/rate/H")
+    # The first page links the assessment to its investigation and lists its sources.
+    expect(page).to_have_url(re.compile(r"/assessments/[0-9a-f-]{36}/investigation$"))
+    assessment_url = page.url.removesuffix("/investigation")
+    page.get_by_label("Utredning", exact=True).check()
+    page.get_by_label("Utredningens diarienummer").fill("ÖVNING 2026/0042")
+    page.locator("select[name='sources-0-kind']").select_option("child")
+    page.locator("input[name='sources-0-on']").fill("2026-01-15")
+    page.locator("select[name='sources-1-kind']").select_option("school")
+    page.locator("input[name='sources-1-on']").fill("2026-01-16")
+    page.get_by_role("button", name="Spara och fortsätt").click()
+    expect(page).to_have_url(assessment_url + "/rate/H")
     index = 0
     for domain in live_app.instrument.domains:
         expect(page.get_by_role("heading", level=2, name=domain.title.sv)).to_be_visible()
@@ -184,9 +193,19 @@ def test_caseworker_rates_supervisor_approves_other_unit_is_denied(
         page.get_by_role("button", name="Spara och fortsätt").click()
         expect(page.get_by_role("status").filter(has_text="Sparat.")).to_be_visible()
 
-    # The judgement and plan page follows the last domain.
+    # The views of the child and the guardians follow the last domain.
+    expect(page).to_have_url(assessment_url + "/voices")
+    page.locator("textarea[name='child_view']").fill("Fiktiv: barnet vill byta skola.")
+    page.locator("select[name='child_how']").select_option("meeting")
+    page.locator("input[name='child_heard_on']").fill("2026-01-15")
+    page.locator("textarea[name='guardians_not_heard']").fill("Fiktivt: har inte gått att nå.")
+    page.get_by_role("button", name="Spara och fortsätt").click()
+
+    # The judgement and plan page comes last.
     expect(page).to_have_url(assessment_url + "/judgement")
     page.locator("input[name='judgement_level'][value='moderate']").check()
+    page.locator("select[name='risk_kind']").select_option("serious_violence")
+    page.locator("input[name='risk_months'][value='6']").check()
     page.locator("textarea[name='judgement_reason']").fill("Fiktiv sammanfattande motivering.")
     page.locator("textarea[name='scenarios']").fill("Fiktivt scenario.")
     page.locator("input[name='plan-0-intervention']").fill("Fiktiv insats: samtalsstöd")

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import update
 
 from riskassess.accounts.models import User
 from riskassess.assessments import services as assessments
+from riskassess.assessments.bbic import HeardView, Investigation, RiskSpecification, Source, Voices
 from riskassess.assessments.content import Content, ItemRating, PlanEntry
 from riskassess.assessments.followup import local_today
 from riskassess.assessments.models import Assessment
@@ -58,7 +59,30 @@ def complete(world: World, plan: Plan = ()) -> Content:
         PlanEntry(["H1"], text, "Fiktiv ansvarig", day.isoformat() if day else "")
         for text, day in plan
     ]
-    return Content(items, "moderate", "Fiktiv sammanfattning", plan=rows)
+    return with_record(Content(items, "moderate", "Fiktiv sammanfattning", plan=rows))
+
+
+def with_record(content: Content, on: date | None = None) -> Content:
+    """`content` with a complete case record around its ratings: the link to the
+    investigation with two sources, the child's and a guardian's views, and what the
+    judgement speaks of."""
+    day = (on or date.today()).isoformat()
+    return replace(
+        content,
+        investigation=Investigation(
+            "investigation",
+            "TEST 2026/0001",
+            day,
+            [Source("child", day, "Fiktivt samtal"), Source("school", day, "")],
+        ),
+        voices=Voices(
+            HeardView("Fiktiv syn", "meeting", day),
+            "",
+            "",
+            [HeardView("Fiktiv syn", "home_visit", day, "Vårdnadshavare 1")],
+        ),
+        risk=RiskSpecification("violence", "", "6"),
+    )
 
 
 def draft(world: World, owner: User, case: Case) -> Assessment:

@@ -33,6 +33,25 @@ def savry() -> Instrument:
     return instrument
 
 
+# The case record's pages as a caseworker fills them in: the investigation with one source,
+# and the child's and a guardian's views.
+RECORD_PAGES = {
+    "investigation": {
+        "phase": "investigation",
+        "reference": "TEST 2026/0001",
+        "assessed_on": "2026-01-15",
+        "sources-0-kind": "child",
+        "sources-0-on": "2026-01-15",
+    },
+    "voices": {
+        "child_view": "Fiktiv syn",
+        "child_how": "meeting",
+        "child_heard_on": "2026-01-15",
+        "guardians_not_heard": "Fiktivt: vårdnadshavarna nåddes inte.",
+    },
+}
+
+
 class StepFailed(AssertionError):
     """A step got an answer it should not have."""
 
@@ -105,7 +124,7 @@ class Browser:
             {"instrument": "@".join(SAVRY)},
             csrf_from=f"/cases/{case_id}",
         )
-        if "/rate/" not in location:  # refused: back to the case page, which says why
+        if "/investigation" not in location:  # refused: back to the case page, which says why
             said = FLASH.findall(self.page(location))
             raise StepFailed(f"no assessment started on {case_id}: {said}")
         return location.split("/")[2]
@@ -136,7 +155,17 @@ class Browser:
             "lock_version": str(lock),
             "judgement_level": "moderate",
             "judgement_reason": reason,
+            "risk_kind": "violence",
+            "risk_months": "6",
         }
+
+    def save_record_page(self, assessment_id: str, page: str) -> Answer:
+        """Save one page of the case record around the ratings ("investigation" or
+        "voices"), filled in as a caseworker would."""
+        path = f"/assessments/{assessment_id}/{page}"
+        token, lock = self.editing_form(path)
+        form = {"csrf_token": token, "lock_version": str(lock), **RECORD_PAGES[page]}
+        return self.request("POST", path, form)
 
     def save_judgement(self, assessment_id: str, reason: str = "Fiktiv sammanfattning") -> Answer:
         path, form = self.judgement_form(assessment_id, reason)

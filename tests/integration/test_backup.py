@@ -29,6 +29,7 @@ from riskassess.core.crypto import Keyring
 from riskassess.core.db import make_engine
 from riskassess.core.keys import Vault
 from tests.conftest import PASSWORD, World
+from tests.integration.casework import with_record
 
 NAMES = ("Backa Fiktivdotter", "Återställ Fiktivsson")  # fictional
 
@@ -77,10 +78,15 @@ def _arrange(world: World) -> tuple[list[Case], Assessment]:
     assert instrument is not None
     session, vault = world.session, world.vault
     draft = assessments.start_assessment(session, vault, owner, made[0], instrument)
-    content = Content(
-        {i.code: ItemRating(i.scale.levels[0].code, f"Fiktiv {i.code}") for i in instrument.items},
-        "low",
-        "Fiktiv sammanfattning",
+    content = with_record(
+        Content(
+            {
+                i.code: ItemRating(i.scale.levels[0].code, f"Fiktiv {i.code}")
+                for i in instrument.items
+            },
+            "low",
+            "Fiktiv sammanfattning",
+        )
     )
     assessments.save_assessment(session, vault, owner, made[0], draft, content, draft.lock_version)
     assessments.submit_assessment(session, vault, owner, made[0], draft, instrument)

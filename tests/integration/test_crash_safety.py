@@ -46,7 +46,7 @@ from riskassess.core.db import make_engine
 from riskassess.core.keys import DataKey, Vault
 from riskassess.instruments.definition import Instrument
 from tests.conftest import PASSWORD, TEST_ACTOR, claim_database, skip_or_fail
-from tests.integration.served import Browser, StepFailed, savry
+from tests.integration.served import RECORD_PAGES, Browser, StepFailed, savry
 from tests.integration.test_serve import START_SECONDS, Live, _environment, _free_port, _serve
 
 KILLS = 10
@@ -179,7 +179,12 @@ def _caseworker(browser: Browser, server: Server, work: Work, first_serial: int)
 def _complete(
     browser: Browser, server: Server, work: Work, instrument: Instrument, assessment_id: str
 ) -> None:
-    """Every section, the judgement, and submitting: each step retried until answered."""
+    """The case record, every section, the judgement, and submitting: each step retried
+    until answered."""
+    for page in RECORD_PAGES:
+        answer = _persist(work, server, lambda p=page: browser.save_record_page(assessment_id, p))
+        _expect(answer, page)
+        work.note("update")
     for index in range(len(instrument.domains)):
         answer = _persist(
             work, server, lambda i=index: browser.save_section(assessment_id, instrument, i)

@@ -40,7 +40,7 @@ from tests.conftest import (
     postgres_schema_url,
     skip_or_fail,
 )
-from tests.integration.served import CONFLICT_WORDS, CSRF, Browser, savry
+from tests.integration.served import CONFLICT_WORDS, CSRF, RECORD_PAGES, Browser, savry
 from tests.integration.test_serve import _environment, _free_port, _serve, serving
 
 CASEWORKERS = 4
@@ -156,6 +156,9 @@ def _caseworker(
         tally.add("case:case:create")
         assessment_id = browser.start(case_id)
         tally.add("case:assessment:create")
+        for page in RECORD_PAGES:
+            assert browser.save_record_page(assessment_id, page).status == 302
+            tally.add("case:assessment:update")
         for section in range(sections):
             saved = browser.save_section(assessment_id, instrument, section)
             assert saved.status == 302, (saved.status, saved.text[:300])
@@ -315,6 +318,8 @@ def test_two_servers_share_the_work_and_lose_nothing(
             outcome = _race(first, second, sends)
             assert sorted(outcome) == [0, 1], outcome  # exactly one wins, the other is told
             edit_wins += 1
+        for page in RECORD_PAGES:
+            assert first.save_record_page(raced, page).status == 302
         for section in range(len(instrument.domains)):
             assert first.save_section(raced, instrument, section).status == 302
         assert first.submit(raced).status == 302

@@ -21,6 +21,7 @@ from riskassess.config import SHIPPED_INSTRUMENTS
 from riskassess.instruments.loader import InstrumentError, load_directories
 from riskassess.instruments.models import InstrumentVersion
 from tests.conftest import PASSWORD, World, csrf, make_settings
+from tests.integration.casework import with_record
 
 SAVRY_FILE = SHIPPED_INSTRUMENTS / "savry-style-1.0.toml"
 EARL_FILE = SHIPPED_INSTRUMENTS / "earl-20b-style-1.0.toml"
@@ -50,7 +51,7 @@ def _full(instrument_items: list[str], high: int, judgement: str) -> Content:
         code: ItemRating("high" if n < high else "low", "Fiktiv motivering")
         for n, code in enumerate(instrument_items)
     }
-    return Content(items, judgement, "Fiktiv sammanfattning")
+    return with_record(Content(items, judgement, "Fiktiv sammanfattning"))
 
 
 def test_instrument_outside_target_group_needs_a_reason(

@@ -26,6 +26,7 @@ from riskassess.assessments.models import Assessment
 from riskassess.assessments.workflow import State
 from riskassess.instruments.loader import InstrumentRegistry
 from tests.conftest import World, csrf
+from tests.integration.casework import with_record
 
 UNKNOWN_VALUES = (" ", "\t", "\u3000", "extreme")
 
@@ -33,10 +34,15 @@ UNKNOWN_VALUES = (" ", "\t", "\u3000", "extreme")
 def _complete(registry: InstrumentRegistry) -> Content:
     instrument = registry.get("savry-style", "1.0")
     assert instrument is not None
-    return Content(
-        {item.code: ItemRating(item.scale.levels[0].code, "Fiktiv") for item in instrument.items},
-        "low",
-        "Fiktiv sammanfattning",
+    return with_record(
+        Content(
+            {
+                item.code: ItemRating(item.scale.levels[0].code, "Fiktiv")
+                for item in instrument.items
+            },
+            "low",
+            "Fiktiv sammanfattning",
+        )
     )
 
 

@@ -35,6 +35,7 @@ from riskassess.core.audit import AuditEntry, entry_fields, verify_chain
 from riskassess.core.db import new_id, transaction
 from riskassess.errors import AccessDenied, DomainError
 from tests.conftest import PASSWORD, TEST_ACTOR, World, at_once, csrf
+from tests.integration.casework import with_record
 
 # A fictional boy born 14 March 2012, in the four ways people write his number.
 BORN = date(2012, 3, 14)
@@ -362,10 +363,15 @@ def test_a_supervisor_sees_and_merges_duplicates_keeping_every_assessment(
     assert instrument is not None
     # Work in the duplicate: an assessment waiting for review, and a hold with a note.
     moved = assessments.start_assessment(db, world.vault, owner, twin, instrument)
-    content = Content(
-        {item.code: ItemRating(item.scale.levels[0].code, "Fiktiv") for item in instrument.items},
-        "low",
-        "Fiktiv sammanfattning",
+    content = with_record(
+        Content(
+            {
+                item.code: ItemRating(item.scale.levels[0].code, "Fiktiv")
+                for item in instrument.items
+            },
+            "low",
+            "Fiktiv sammanfattning",
+        )
     )
     assessments.save_assessment(db, world.vault, owner, twin, moved, content, moved.lock_version)
     assessments.submit_assessment(db, world.vault, owner, twin, moved, instrument)

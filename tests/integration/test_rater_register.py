@@ -23,6 +23,7 @@ from riskassess.assessments.content import Content, ItemRating
 from riskassess.assessments.models import Assessment
 from riskassess.core.audit import AuditEntry, entry_fields
 from tests.conftest import PASSWORD, TEST_ACTOR, World, csrf, rate_everything
+from tests.integration.casework import with_record
 
 COURSE = "Fiktiv SAVRY-kurs hos FoU Nord"
 ALL_INSTRUMENTS = ("earl-20b-style", "earl-21g-style", "earl-v3-style", "savry-style")
@@ -307,10 +308,15 @@ def test_a_correction_by_an_unregistered_caseworker_is_recorded(
     case = world.case(worker)
     session, vault = world.session, world.vault
     approved = assessments.start_assessment(session, vault, worker, case, instrument)
-    full = Content(
-        {item.code: ItemRating(item.scale.levels[0].code, "Fiktiv") for item in instrument.items},
-        "low",
-        "Fiktiv sammanfattning",
+    full = with_record(
+        Content(
+            {
+                item.code: ItemRating(item.scale.levels[0].code, "Fiktiv")
+                for item in instrument.items
+            },
+            "low",
+            "Fiktiv sammanfattning",
+        )
     )
     assessments.save_assessment(session, vault, worker, case, approved, full, 1)
     assessments.submit_assessment(session, vault, worker, case, approved, instrument)

@@ -20,6 +20,7 @@ from riskassess.cases.services import open_identity
 from riskassess.core.audit import AuditEntry
 from riskassess.errors import WorkflowError
 from tests.conftest import PASSWORD, World, csrf, lock_version
+from tests.integration.casework import with_record
 
 SAVRY = ("savry-style", "1.0")
 
@@ -45,7 +46,7 @@ def _complete(world: World, rating: str = "moderate") -> Content:
         )
         for item in instrument.items
     }
-    return Content(items, "moderate", "Fiktiv sammanfattning")
+    return with_record(Content(items, "moderate", "Fiktiv sammanfattning"))
 
 
 def _approved(

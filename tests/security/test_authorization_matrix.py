@@ -29,6 +29,7 @@ from riskassess.core.audit import AuditEntry
 from riskassess.core.db import utcnow
 from riskassess.web import PUBLIC
 from tests.conftest import PASSWORD, World, csrf
+from tests.integration.casework import with_record
 
 ROLES = (
     "anonymous",
@@ -208,6 +209,17 @@ MATRIX: dict[str, Route] = {
     "assessments.judgement": Route(
         "GET", "/assessments/{draft}/judgement", _only({"caseworker": 200})
     ),
+    "record.investigation": Route(
+        "GET", "/assessments/{draft}/investigation", _only({"caseworker": 200})
+    ),
+    "record.voices": Route("GET", "/assessments/{draft}/voices", _only({"caseworker": 200})),
+    # Feedback needs an approved assessment: the submitted one is refused with a message.
+    "record.record_feedback": Route(
+        "POST",
+        "/assessments/{submitted}/feedback",
+        _only({"caseworker": 302}),
+        (("to", "child"), ("on", "2026-01-01"), ("how", "meeting"), ("agreement", "agrees")),
+    ),
     "assessments.report": Route(
         "GET", "/assessments/{submitted}/report", _only({"caseworker": 200, "supervisor": 200})
     ),
@@ -315,10 +327,15 @@ def _arrange(world: World) -> dict[str, str]:
     # One open assessment per instrument and case: the submitted one is in a second case.
     draft = assessments.start_assessment(session, vault, owner, case, instrument)
     submitted = assessments.start_assessment(session, vault, owner, world.case(owner), instrument)
-    full = Content(
-        {item.code: ItemRating(item.scale.levels[0].code, "Fiktiv") for item in instrument.items},
-        "low",
-        "Fiktiv sammanfattning",
+    full = with_record(
+        Content(
+            {
+                item.code: ItemRating(item.scale.levels[0].code, "Fiktiv")
+                for item in instrument.items
+            },
+            "low",
+            "Fiktiv sammanfattning",
+        )
     )
     second = session.get(Case, submitted.case_id)
     assert second is not None

@@ -42,6 +42,7 @@ from riskassess.core.db import Base
 from riskassess.core.keys import DataKey
 from riskassess.training.seed import fictional_personnummer
 from tests.conftest import PASSWORD, World
+from tests.integration.casework import with_record
 from tests.security.test_authorization_matrix import LOGIN, MATRIX, ROLES, USERNAMES, _arrange
 from tests.security.test_plaintext_inventory import SEALED
 
@@ -54,6 +55,9 @@ SCENARIO = "Scenario-Hjortronmyr-5150"
 COMMENT = "Arbetsledarkommentar-Nyponros-6620"
 ELIGIBILITY = "Skälbeskrivning-Kråkbärsris-7731"
 HOLD_NOTE = "Bevarandeskäl-Odonmark-8842"
+REFERENCE = "Diarienummer-Lingonris-2291"
+CHILD_VIEW = "Barnets-syn-Mjölonris-3307"
+GUARDIAN_VIEW = "Vårdnadshavarens-syn-Ljung-4418"
 # Roles that must never see this child: every byte they receive is searched.
 WITHOUT_ACCESS = ("anonymous", "caseworker_other_unit", "trainer", "admin")
 
@@ -69,6 +73,7 @@ def _pnr_forms(normalized: str) -> list[str]:
 
 def _needles(normalized: str) -> list[bytes]:
     texts = [NAME, SURNAME, RATIONALE, JUDGEMENT, SCENARIO, COMMENT, ELIGIBILITY, HOLD_NOTE]
+    texts += [REFERENCE, CHILD_VIEW, GUARDIAN_VIEW]
     texts += [*_pnr_forms(normalized), BORN.isoformat()]
     return [t.encode("utf-8") for t in texts] + [t.encode("utf-16-le") for t in texts]
 
@@ -146,12 +151,18 @@ def _seed(world: World) -> Seeded:
     savry = world.registry.get("savry-style", "1.0")
     earl = world.registry.get("earl-20b-style", "1.0")
     assert savry is not None and earl is not None
-    full = Content(
-        {item.code: ItemRating(item.scale.levels[0].code, RATIONALE) for item in savry.items},
-        "low",
-        JUDGEMENT,
-        scenarios=SCENARIO,
+    full = with_record(
+        Content(
+            {item.code: ItemRating(item.scale.levels[0].code, RATIONALE) for item in savry.items},
+            "low",
+            JUDGEMENT,
+            scenarios=SCENARIO,
+        )
     )
+    # The case record's typed texts are child data too.
+    full.investigation.reference = REFERENCE
+    full.voices.child.view = CHILD_VIEW
+    full.voices.guardians[0].view = GUARDIAN_VIEW
     # One open draft per instrument: the draft is started while the others wait for review.
     submitted = assessments.start_assessment(session, vault, owner, case, savry)
     assessments.save_assessment(

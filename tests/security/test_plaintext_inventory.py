@@ -16,6 +16,7 @@ SEALED = {
     "assessment.eligibility_reason",
     "assessment.correction_reason",
     "review_decision.comment",
+    "assessment_feedback.content",
     "case_access.note",
     "retention_hold.note",
     "audit_sample_item.comment",
