@@ -23,6 +23,7 @@ from tests.integration.casework import approved, draft, staff, submitted
 
 TODAY = date.today().isoformat()
 TOMORROW = (date.today() + timedelta(days=1)).isoformat()
+INVALID = "Inte ett giltigt val"  # WTForms' own message, in Swedish
 
 
 def _save(client: FlaskClient, db: Session, assessment_id: object, page: str, **fields: str) -> str:
@@ -101,8 +102,8 @@ def test_bad_record_input_is_explained_and_changes_nothing(
         ("investigation", {"assessed_on": TOMORROW}, "Datumet kan inte vara senare än i dag."),
         ("investigation", {"sources-0-kind": "school"}, "Varje källa behöver datum"),
         ("investigation", {"sources-0-on": TODAY}, "Varje källa behöver anges med sitt slag."),
-        ("investigation", {"sources-0-kind": "astrology", "sources-0-on": TODAY}, "Inte ett giltigt val"),
-        ("investigation", {"phase": "courtroom"}, "Inte ett giltigt val"),
+        ("investigation", {"sources-0-kind": "astrology", "sources-0-on": TODAY}, INVALID),
+        ("investigation", {"phase": "courtroom"}, INVALID),
         ("voices", {"child_view": "Fiktiv syn"}, "Ange hur och när barnet hördes."),
         ("voices", {"guardians-0-view": "Fiktiv"}, "Ange hur och när varje syn inhämtades."),
         (
@@ -201,7 +202,7 @@ def test_feedback_is_recorded_after_approval_sealed_and_audited_with_codes_only(
     # Disagreement must be noted; a date in the future and a made-up code are refused.
     assert "Anteckna vad de inte håller med om." in post(done, **complete)
     assert "Datumet kan inte vara senare än i dag." in post(done, **{**complete, "on": TOMORROW})
-    assert "Inte ett giltigt val" in post(done, **{**complete, "how": "pigeon", "disagreement": words})
+    assert INVALID in post(done, **{**complete, "how": "pigeon", "disagreement": words})
     # Not yet approved: refused with a message.
     assert "när bedömningen är godkänd" in post(waiting, **complete, disagreement=words)
     db.rollback()
