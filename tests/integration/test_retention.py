@@ -208,7 +208,9 @@ def test_a_run_stopped_after_shredding_leaves_an_unreadable_case_the_next_run_de
     engine = make_engine(database_url)
     try:
         with transaction(make_session_factory(engine)) as session:
-            retention.destroy_case_key(session, TEST_ACTOR, case.id, 5, retention.today_local())
+            retention.destroy_case_key(
+                session, north.vault, TEST_ACTOR, case.id, 5, retention.today_local()
+            )
     finally:
         engine.dispose()
     login("cw.north")
