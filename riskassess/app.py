@@ -160,9 +160,10 @@ def _register_blueprints(app: Flask) -> None:
     from riskassess.audit_log.views import bp as audit_log
     from riskassess.cases.views import bp as cases
     from riskassess.instruments.views import bp as instruments
+    from riskassess.rights.views import bp as rights
     from riskassess.training.views import bp as training
 
-    for blueprint in (accounts, mfa, cases, assessments, followups, instruments, training):
+    for blueprint in (accounts, mfa, cases, assessments, followups, instruments, training, rights):
         app.register_blueprint(blueprint)
     app.register_blueprint(audit_log)
 
