@@ -42,6 +42,7 @@ from riskassess.training.vignettes import VignetteRegistry, load_vignettes
 from riskassess.web import (
     EXTENSION,
     AppState,
+    ClosedCaseForbidden,
     db,
     install_commit_point,
     instrument_of,
@@ -160,9 +161,20 @@ def _register_blueprints(app: Flask) -> None:
     from riskassess.audit_log.views import bp as audit_log
     from riskassess.cases.views import bp as cases
     from riskassess.instruments.views import bp as instruments
+    from riskassess.rights.views import bp as rights
     from riskassess.training.views import bp as training
 
-    blueprints = (accounts, mfa, cases, assessments, record, followups, instruments, training)
+    blueprints = (
+        accounts,
+        mfa,
+        cases,
+        assessments,
+        record,
+        followups,
+        instruments,
+        training,
+        rights,
+    )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     app.register_blueprint(audit_log)
@@ -181,6 +193,9 @@ def _register_error_pages(app: Flask) -> None:
 
     for code in (400, 403, 404, 405, 409, 413, 500):
         app.register_error_handler(code, page(code))
+    app.register_error_handler(
+        ClosedCaseForbidden, lambda _error: _error_page(403, closed_case=True)
+    )
 
     def too_many_attempts(_error: Exception) -> tuple[str, int]:
         # The refused attempt is audited like a refusal: kept though the request rolls back.

@@ -9,6 +9,7 @@ from riskassess.core.db import Base
 from riskassess.core.installation import InstallationSetting
 from riskassess.core.keys import DataKey
 from riskassess.instruments.models import InstrumentVersion
+from riskassess.rights.models import InformationText
 from riskassess.training.models import CourseParticipant, CourseRating, CourseSession
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "CourseSession",
     "DataKey",
     "FollowUp",
+    "InformationText",
     "InstallationSetting",
     "InstrumentVersion",
     "LoginSession",

@@ -24,6 +24,7 @@ from flask import (
 from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.exceptions import Forbidden
 
 from riskassess.accounts.models import User
 from riskassess.accounts.passwords import Passwords
@@ -39,6 +40,14 @@ from riskassess.instruments.services import definition_for
 from riskassess.training.vignettes import VignetteRegistry
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class ClosedCaseForbidden(Forbidden):
+    """A 403 whose page says why: the case is closed, and only its responsible caseworker
+    and the unit's supervisors read a closed case. The refusal is audited before it is
+    raised, like every other."""
+
+
 PUBLIC = "public"
 EXTENSION = "riskassess"
 

@@ -238,7 +238,8 @@ class World:
     ) -> Case:
         self._serial += 1
         today = date.today()
-        born = date(today.year - age, 1, 15)
+        # The 14th: born on the 5th, 15th or 25th, the case would be kept from gallring.
+        born = date(today.year - age, 1, 14)
         # A number of its own for each case (one child, one case), whose sex digit (the
         # third of the serial) agrees with `sex`.
         serial = f"{self._serial % 100:02d}{2 if sex == 'female' else 1}"

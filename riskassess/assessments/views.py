@@ -29,7 +29,7 @@ from riskassess.assessments.models import Assessment
 from riskassess.assessments.workflow import Action, State, allowed
 from riskassess.cases.models import Case
 from riskassess.cases.services import emergency_accesses_to_review
-from riskassess.cases.views import load_case
+from riskassess.cases.views import load_case, refuse
 from riskassess.core.permissions import Permission
 from riskassess.errors import AccessDenied, DomainError, EditConflict
 from riskassess.instruments.definition import Instrument
@@ -168,7 +168,7 @@ def _render_show(
     try:
         view = services.read_assessment(db(), vault(), user(), case, assessment)
     except AccessDenied:
-        abort(403)
+        refuse(case)
     now = State(assessment.state)
     may_edit = policy.can_edit_assessment(user(), case)
     if not (policy.can_review_assessment(user(), case) and allowed(now, Action.APPROVE)):
@@ -208,7 +208,7 @@ def report(assessment_id: uuid.UUID) -> str:
     try:
         view = services.read_assessment(db(), vault(), user(), case, assessment, purpose="print")
     except AccessDenied:
-        abort(403)
+        refuse(case)
     return render_template(
         "assessments/report.html",
         view=view,
@@ -471,7 +471,7 @@ def compare(case_id: uuid.UUID) -> str:
     try:
         columns = services.compare_assessments(db(), vault(), user(), case, chosen)
     except AccessDenied:
-        abort(403)
+        refuse(case)
     instruments = [instrument_of(a) for a, _content in columns]
     return render_template(
         "assessments/compare.html",

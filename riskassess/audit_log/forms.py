@@ -77,6 +77,8 @@ ACTION_LABELS = {
     "case:transfer:decide": _l("Decided on a transfer of a case"),
     "case:identity:reveal": _l("Viewed a protected identity"),
     "case:access:review": _l("Reviewed an emergency access"),
+    "case:register_extract:create": _l("Made a register extract (GDPR art. 15)"),
+    "admin:information_text:update": _l("Changed the information text for children and guardians"),
     "case:retention:hold": _l("Held a case from gallring"),
     "case:retention:release": _l("Released a gallring hold"),
     "case:retention:run": _l("Ran gallring"),

@@ -51,17 +51,21 @@ def retention_run(dry_run: bool, as_of: datetime | None, yes: bool) -> None:
     case numbers only; every deleted case gets an audit entry."""
     from riskassess.cases import retention as gallring
     from riskassess.core import audit as audit_log
+    from riskassess.core.crypto import Keyring
+    from riskassess.core.keys import Vault
 
     with operator_errors():
         if as_of is not None and not dry_run:
             raise click.ClickException("--as-of can only be used with --dry-run.")
         settings = settings_for()
         today = as_of.date() if as_of is not None else gallring.today_local()
+        # The key to read each due case's birth day: the law keeps some files (retention.py).
+        vault = Vault(Keyring.load(settings.keyring_path))
         engine = _retention_engine(settings.database_url)
         factory = make_session_factory(engine)
         try:
             with transaction(factory) as session:
-                plan = gallring.plan_retention(session, settings.retention_years, today)
+                plan = gallring.plan_retention(session, vault, settings.retention_years, today)
             click.echo(
                 f"Gallring as of {today}: {settings.retention_years} years after the last entry "
                 "(RISKASSESS_RETENTION_YEARS)."
@@ -78,10 +82,14 @@ def retention_run(dry_run: bool, as_of: datetime | None, yes: bool) -> None:
                 )
             for item in plan.held:
                 click.echo(f"  {item.reference}  on hold ({item.hold_reason}), kept")
+            for item in plan.exempt:
+                click.echo(f"  {item.reference}  kept by law (born on day 5, 15 or 25)")
+            for item in plan.unreadable:
+                click.echo(f"  {item.reference}  identity could not be read, kept", err=True)
             if dry_run:
                 click.echo(
-                    f"{len(plan.due)} case(s) would be deleted, {len(plan.held)} on hold. "
-                    "Nothing was changed (dry run)."
+                    f"{len(plan.due)} case(s) would be deleted, {len(plan.held)} on hold, "
+                    f"{len(plan.exempt)} kept by law. Nothing was changed (dry run)."
                 )
                 return
             if not plan.due:
@@ -93,6 +101,7 @@ def retention_run(dry_run: bool, as_of: datetime | None, yes: bool) -> None:
                 )
             result = gallring.run_retention(
                 factory,
+                vault,
                 CLI_ACTOR,
                 plan,
                 on_case=lambda item, outcome: click.echo(f"  {item.reference}  {outcome}"),
@@ -108,6 +117,8 @@ def retention_run(dry_run: bool, as_of: datetime | None, yes: bool) -> None:
                         "deleted": len(result.deleted),
                         "skipped": len(result.skipped),
                         "failed": len(result.failed),
+                        "exempt": len(plan.exempt),
+                        "unreadable": len(plan.unreadable),
                     },
                 )
             if settings.database_url.startswith("sqlite"):

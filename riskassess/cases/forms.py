@@ -155,7 +155,9 @@ class SearchForm(BaseForm):
 
 
 HOLD_REASON_LABELS = {
-    "research": _l("Kept for research (born on day 5, 15 or 25)"),
+    # Files of children born on day 5, 15 or 25 are kept by law without a hold (retention.py);
+    # this reason is for other research decisions.
+    "research": _l("Kept for research (another research decision)"),
     "legal": _l("Pending appeal, complaint, supervision or court matter"),
     "archive": _l("Decision of the archive authority"),
     "other": _l("Other (describe)"),

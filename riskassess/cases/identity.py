@@ -55,6 +55,14 @@ def is_coordination_number(normalized: str) -> bool:
     return int(normalized[6:8]) > COORDINATION_DAY_OFFSET
 
 
+def birth_date_of(normalized: str) -> date:
+    """The birth date a normalized number carries: a samordningsnummer's day less 60."""
+    day = int(normalized[6:8])
+    if day > COORDINATION_DAY_OFFSET:
+        day -= COORDINATION_DAY_OFFSET
+    return date(int(normalized[:4]), int(normalized[4:6]), day)
+
+
 def format_personnummer(normalized: str) -> str:
     return f"{normalized[:8]}-{normalized[8:]}"
 

@@ -103,7 +103,9 @@ class CaseTransfer(Base):
 class HoldReason:
     """Why a case is kept past its retention date (gallring is suspended while a hold lasts)."""
 
-    RESEARCH = "research"  # born on day 5, 15 or 25: kept for research (the municipality's rule)
+    # Kept for a research decision. (Children born on day 5, 15 or 25 are exempt by law and
+    # kept without any hold: see retention.research_exempt.)
+    RESEARCH = "research"
     LEGAL = "legal"  # an appeal, a complaint, supervision or a court matter is pending
     ARCHIVE = "archive"  # a decision of the archive authority (arkivmyndigheten)
     OTHER = "other"  # explained in the note

@@ -12,9 +12,26 @@ def same_unit(user: User, case: Case) -> bool:
     return user.unit_id is not None and user.unit_id == case.unit_id
 
 
+def is_case_closed_to(user: User, case: Case) -> bool:
+    """A closed case is read only by its responsible caseworker and the supervisors of its
+    unit: nobody else works on it any longer, so nobody else needs its data. This holds for
+    emergency access too: break-the-glass is for a child who needs help now, and a child who
+    is back is helped through a reopened case (or a transfer), not through an old file."""
+    if case.status != CaseStatus.CLOSED:
+        return False
+    if not same_unit(user, case):
+        return True
+    return not (user.id == case.assigned_to_id or user.role == Role.SUPERVISOR)
+
+
 def can_read_case(user: User, case: Case, emergency: bool = False) -> bool:
-    """Read the case: staff of its unit, or someone holding an active emergency grant."""
-    return role_has(user.role, Permission.CASE_READ) and (same_unit(user, case) or emergency)
+    """Read the case: staff of its unit, or someone holding an active emergency grant; a
+    closed case only its responsible caseworker and the unit's supervisors."""
+    return (
+        role_has(user.role, Permission.CASE_READ)
+        and (same_unit(user, case) or emergency)
+        and not is_case_closed_to(user, case)
+    )
 
 
 def can_create_case(user: User) -> bool:

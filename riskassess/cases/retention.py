@@ -14,6 +14,12 @@ Deletion runs in two steps, each its own transaction: first the case's data key 
 (crypto-shredding: from that commit on, every sealed value of the case is unreadable), then the
 case's rows and everything that refers to them are deleted. A run that stops between the two
 leaves an unreadable case, which the next run deletes.
+
+The law exempts from gallring the files of people born on the 5th, 15th or 25th of a month:
+they are kept for research (socialtjänstlagen's rule on gallring and its exceptions). Nobody
+has to act for that: the run reads the birth day from the child's personnummer (for a
+samordningsnummer, the day less 60) under the case's key and keeps those cases. A case whose
+identity cannot be read is kept too and reported: deleting is the one step that cannot be undone.
 """
 
 from __future__ import annotations
@@ -30,14 +36,31 @@ from sqlalchemy.sql import Subquery
 
 from riskassess.accounts.models import User
 from riskassess.cases import policy
+from riskassess.cases.identity import birth_date_of
 from riskassess.cases.models import Case, HoldReason, RetentionHold
 from riskassess.core import audit
 from riskassess.core.db import Base, transaction, utcnow
-from riskassess.core.keys import DataKey, Vault
+from riskassess.core.keys import DataKey, UnreadableData, Vault
 from riskassess.errors import N_, AccessDenied, DomainError
 
 LOCAL_TIME = ZoneInfo("Europe/Stockholm")
 RESEARCH_BIRTH_DAYS = (5, 15, 25)
+
+
+def research_exempt(normalized_pnr: str) -> bool:
+    """Born on day 5, 15 or 25, by the number itself: the law keeps such files for research."""
+    return is_research_birth_day(birth_date_of(normalized_pnr))
+
+
+def case_research_exempt(session: Session, vault: Vault, case_id: uuid.UUID) -> bool:
+    """Whether the law keeps this case, from its sealed identity. Raises UnreadableData when
+    the identity does not decrypt. Only for gallring and for those who may see the identity."""
+    case = session.get(Case, case_id)
+    assert case is not None
+    raw = vault.open_json(
+        session, case.data_key_id, case.identity, "case_file", "identity", case.id
+    )
+    return research_exempt(str(raw["personnummer"]))
 
 
 def add_years(day: date, years: int) -> date:
@@ -96,26 +119,37 @@ class HoldView:
 class RetentionStatus:
     dates: RetentionDates
     hold: HoldView | None
+    # Kept by law (born on day 5, 15 or 25); None: not shown to this user (a protected
+    # identity, which the user may not see, would be narrowed down by it).
+    research_exempt: bool | None = None
 
 
-def retention_status(session: Session, vault: Vault, case: Case, years: int) -> RetentionStatus:
-    """The case's retention dates and hold, for its page. The caller has authorized and
-    audited the read of the case (the hold note is part of the case)."""
+def retention_status(
+    session: Session, vault: Vault, user: User, case: Case, years: int
+) -> RetentionStatus:
+    """The case's retention dates, its hold and its exemption, for its page. The caller has
+    authorized and audited the read of the case (the hold note is part of the case). The
+    exemption of a protected identity is shown only to those who may see the identity."""
     dates = RetentionDates.after(last_entry_dt(session, case), years)
+    exempt = (
+        case_research_exempt(session, vault, case.id)
+        if policy.can_reveal_identity(user, case)
+        else None
+    )
     row = session.execute(
         select(RetentionHold, User.display_name)
         .join(User, User.id == RetentionHold.placed_by_id)
         .where(RetentionHold.case_id == case.id)
     ).first()
     if row is None:
-        return RetentionStatus(dates, None)
+        return RetentionStatus(dates, None, exempt)
     hold, placed_by = row
     note = ""
     if hold.note is not None:
         note = vault.open_json(
             session, case.data_key_id, hold.note, "retention_hold", "note", case.id
         )
-    return RetentionStatus(dates, HoldView(hold.reason, note, placed_by, hold.placed_dt))
+    return RetentionStatus(dates, HoldView(hold.reason, note, placed_by, hold.placed_dt), exempt)
 
 
 def place_hold(
@@ -188,10 +222,15 @@ class RetentionPlan:
     years: int
     due: list[PlannedCase]  # to be deleted, oldest first
     held: list[PlannedCase]  # past their due date, but on hold
+    # Past their due date, but kept by law (born on day 5, 15 or 25).
+    exempt: list[PlannedCase] = field(default_factory=list)
+    # Past their due date, but the identity did not decrypt, so the exemption is unknown: kept.
+    unreadable: list[PlannedCase] = field(default_factory=list)
 
 
-def plan_retention(session: Session, years: int, today: date) -> RetentionPlan:
-    """Which cases are past their due date on `today`. Reads plaintext metadata only."""
+def plan_retention(session: Session, vault: Vault, years: int, today: date) -> RetentionPlan:
+    """Which cases are past their due date on `today`. Reads plaintext metadata, and for the
+    cases past their due date without a hold, the birth day from the sealed identity."""
     assessed = _assessment_last_changes()
     rows = session.execute(
         select(
@@ -209,16 +248,27 @@ def plan_retention(session: Session, years: int, today: date) -> RetentionPlan:
     ).all()
     due: list[PlannedCase] = []
     held: list[PlannedCase] = []
+    exempt: list[PlannedCase] = []
+    unreadable: list[PlannedCase] = []
     for case_id, reference, updated, closed, changed, hold_reason, destroyed in rows:
         dates = RetentionDates.after(_latest(updated, closed, changed), years)
         planned = PlannedCase(case_id, reference, dates, hold_reason, destroyed is not None)
         if planned.key_destroyed:
             due.append(planned)  # unreadable already: only its rows are left to delete
-        elif dates.due <= today:
-            (held if hold_reason is not None else due).append(planned)
-    due.sort(key=lambda p: (p.dates.due, p.reference))
-    held.sort(key=lambda p: (p.dates.due, p.reference))
-    return RetentionPlan(today, years, due, held)
+        elif dates.due > today:
+            continue
+        elif hold_reason is not None:
+            held.append(planned)
+        else:
+            try:
+                is_exempt = case_research_exempt(session, vault, case_id)
+            except UnreadableData:
+                unreadable.append(planned)
+            else:
+                (exempt if is_exempt else due).append(planned)
+    for found in (due, held, exempt, unreadable):
+        found.sort(key=lambda p: (p.dates.due, p.reference))
+    return RetentionPlan(today, years, due, held, exempt, unreadable)
 
 
 class RetentionSkipped(DomainError):
@@ -226,10 +276,15 @@ class RetentionSkipped(DomainError):
 
 
 def destroy_case_key(
-    session: Session, actor: audit.Actor, case_id: uuid.UUID, years: int, today: date
+    session: Session,
+    vault: Vault,
+    actor: audit.Actor,
+    case_id: uuid.UUID,
+    years: int,
+    today: date,
 ) -> None:
     """Step one: destroy the case's data key, after checking again, under lock, that the case
-    is due and not on hold."""
+    is due, not on hold and not exempt by law."""
     case = session.get(Case, case_id, with_for_update=True)
     if case is None:
         raise RetentionSkipped(N_("The case no longer exists."))
@@ -241,6 +296,12 @@ def destroy_case_key(
         raise RetentionSkipped(N_("The case was put on hold."))
     if RetentionDates.after(last_entry_dt(session, case), years).due > today:
         raise RetentionSkipped(N_("The case has a newer entry."))
+    try:
+        is_exempt = case_research_exempt(session, vault, case.id)
+    except UnreadableData:
+        raise RetentionSkipped(N_("The identity could not be read: the case is kept.")) from None
+    if is_exempt:
+        raise RetentionSkipped(N_("The law keeps the case (born on day 5, 15 or 25)."))
     key.wrapped_key = b""
     key.destroyed_dt = utcnow()
     session.flush()
@@ -305,6 +366,7 @@ class RetentionRun:
 
 def run_retention(
     factory: sessionmaker[Session],
+    vault: Vault,
     actor: audit.Actor,
     plan: RetentionPlan,
     *,
@@ -318,7 +380,7 @@ def run_retention(
     for planned in plan.due:
         try:
             with transaction(factory) as session:
-                destroy_case_key(session, actor, planned.case_id, plan.years, plan.today)
+                destroy_case_key(session, vault, actor, planned.case_id, plan.years, plan.today)
             with transaction(factory) as session:
                 delete_case_rows(session, actor, planned.case_id)
         except RetentionSkipped as exc:
@@ -336,7 +398,7 @@ def run_retention(
 
 
 def is_research_birth_day(born: date) -> bool:
-    """Born on day 5, 15 or 25: many municipalities keep such files for research."""
+    """Born on day 5, 15 or 25: the law keeps such files for research."""
     return born.day in RESEARCH_BIRTH_DAYS
 
 

@@ -59,6 +59,8 @@ class CaseView:
     case: Case
     identity: Identity | None  # None: a protected identity not revealed for this view
     is_unreadable: bool = False  # the stored identity failed its integrity check
+    # A closed case the user may not read (not its caseworker, no supervisor): no identity.
+    is_closed_to_user: bool = False
 
 
 # Why someone needs to see a protected identity or use emergency access. Codes go to the audit
@@ -266,10 +268,18 @@ def eligibility_basis(session: Session, vault: Vault, case: Case) -> tuple[date,
 def listed_views(session: Session, vault: Vault, user: User, cases: list[Case]) -> list[CaseView]:
     """The cases as rows of a list: a protected identity is never decrypted for a list, and a
     case whose data does not decrypt is shown as unreadable, with a failure entry in the log,
-    instead of taking the whole list down with it. The data keys come in one query."""
-    vault.preload(session, [c.data_key_id for c in cases if not c.is_protected])
+    instead of taking the whole list down with it. A closed case is decrypted only for those
+    who may read it. The data keys come in one query."""
+    closed_to_user = {c.id for c in cases if policy.is_case_closed_to(user, c)}
+    vault.preload(
+        session, [c.data_key_id for c in cases if not c.is_protected and c.id not in closed_to_user]
+    )
     return [
-        CaseView(case, None) if case.is_protected else _listed(session, vault, user, case)
+        CaseView(case, None, is_closed_to_user=True)
+        if case.id in closed_to_user
+        else CaseView(case, None)
+        if case.is_protected
+        else _listed(session, vault, user, case)
         for case in cases
     ]
 
@@ -432,6 +442,25 @@ def grant_emergency_access(
             details={"purpose": purpose, "found": False},
         )
         return None
+    if case.status == CaseStatus.CLOSED:
+        # A closed case is read only by its caseworker and its unit's supervisors
+        # (policy.is_case_closed_to): emergency access does not open it either.
+        audit.append(
+            session,
+            user.as_actor(),
+            "case:case:emergency",
+            object_type="case",
+            object_id=case.id,
+            outcome=audit.Outcome.DENIED,
+            details={"purpose": purpose, "closed": True},
+        )
+        raise DomainError(
+            N_(
+                "The child's case in another unit is closed. A closed case is read only by its"
+                " caseworker and that unit's supervisors: contact that unit, or ask for the case"
+                " to be transferred."
+            )
+        )
     expires = utcnow() + timedelta(hours=EMERGENCY_HOURS)
     access = _record_access(
         session, vault, user, case, AccessKind.EMERGENCY, purpose, note, expires
@@ -491,20 +520,20 @@ def find_by_personnummer(
 
     Cases in other units are not searched at all, so the answer never reveals that a child has
     a case elsewhere (emergency access is the separate, flagged way to reach one). The search
-    is audited with the cases it found; the number itself is never recorded.
+    is audited with the cases it found; the number itself is never recorded. A closed case the
+    user may not read is found too (its number and status only, as in the case list), so that
+    nobody opens a second case for a child the unit already knows.
     """
     if not policy.can_search_cases(user):
         raise AccessDenied("You may not search for cases.")
-    found = [
-        case
-        for case in session.scalars(
+    found = list(
+        session.scalars(
             select(Case)
             .where(Case.pnr_index == vault.blind_index(normalized_pnr))
             .where(Case.unit_id == user.unit_id, Case.status != CaseStatus.MERGED)
             .order_by(Case.created_dt.desc())
         )
-        if policy.can_read_case(user, case)
-    ]
+    )
     audit.append(
         session,
         user.as_actor(),

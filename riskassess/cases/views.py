@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection
 from datetime import date
+from typing import NoReturn
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -35,7 +36,16 @@ from riskassess.cases.forms import (
 from riskassess.cases.models import Case, CaseAccess, CaseStatus
 from riskassess.core.permissions import Permission
 from riskassess.errors import AccessDenied, DomainError
-from riskassess.web import db, instrument_of, locale, require, state, user, vault
+from riskassess.web import (
+    ClosedCaseForbidden,
+    db,
+    instrument_of,
+    locale,
+    require,
+    state,
+    user,
+    vault,
+)
 
 bp = Blueprint("cases", __name__)
 
@@ -45,6 +55,13 @@ def load_case(case_id: uuid.UUID) -> Case:
     if case is None:
         abort(404)
     return case
+
+
+def refuse(case: Case) -> NoReturn:
+    """Answer a refused read with 403; for a closed case, a page that says why."""
+    if policy.is_case_closed_to(user(), case):
+        raise ClosedCaseForbidden()
+    abort(403)
 
 
 def start_assessment_form(case: Case, registered: Collection[str]) -> StartAssessmentForm:
@@ -197,13 +214,13 @@ def _render_case(case: Case, view: services.CaseView) -> str:
         else None,
         protection_form=ProtectionForm() if policy.can_set_protection(user(), case) else None,
         is_emergency=not policy.same_unit(user(), case),
-        retention=retention.retention_status(db(), vault(), case, state().settings.retention_years),
+        retention=retention.retention_status(
+            db(), vault(), user(), case, state().settings.retention_years
+        ),
         hold_forms=(RetentionHoldForm(), RetentionReleaseForm())
         if policy.can_hold_retention(user(), case)
         else None,
         hold_reason_labels=HOLD_REASON_LABELS,
-        research_birth_day=view.identity is not None
-        and retention.is_research_birth_day(view.identity.birth_date),
     )
 
 
@@ -221,7 +238,7 @@ def show_case(case_id: uuid.UUID) -> Response | str:
     try:
         view = services.read_case(db(), vault(), user(), case)
     except AccessDenied:
-        abort(403)
+        refuse(case)
     return _render_case(case, view)
 
 
@@ -244,7 +261,7 @@ def reveal_identity(case_id: uuid.UUID) -> Response | str:
             reveal_note=form.note.data or "",
         )
     except AccessDenied:
-        abort(403)
+        refuse(case)
     except DomainError as exc:
         flash(_(exc.message), "error")
         return redirect(url_for("cases.show_case", case_id=case.id))
@@ -368,7 +385,12 @@ def search_cases() -> str:
         except AccessDenied:
             abort(403)
         form.personnummer.data = ""
-    return render_template("cases/search.html", form=form, found=found)
+    return render_template(
+        "cases/search.html",
+        form=form,
+        found=found,
+        case_closed_to_me=lambda case: policy.is_case_closed_to(user(), case),
+    )
 
 
 @bp.post("/cases/<uuid:case_id>/retention/hold")

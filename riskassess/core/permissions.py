@@ -24,6 +24,8 @@ class Permission(StrEnum):
     FOLLOW_UP_DONE = "case:follow_up:done"
     CASE_MERGE = "case:case:merge"
     CASE_TRANSFER_DECIDE = "case:transfer:decide"
+    # A register extract (registerutdrag, GDPR art. 15) of one child's case.
+    CASE_REGISTER_EXTRACT = "case:register_extract:create"
     ASSESSMENT_CREATE = "case:assessment:create"
     ASSESSMENT_READ = "case:assessment:read"
     ASSESSMENT_EDIT = "case:assessment:edit"
@@ -45,6 +47,8 @@ class Permission(StrEnum):
     MFA_OWN = "account:mfa:update"
     # Course sessions with fictional vignettes (demo mode only): create, reveal, export.
     COURSE_RUN = "training:course:manage"
+    # The information text for children and guardians (GDPR art. 13/14); reading is public.
+    INFORMATION_TEXT_EDIT = "admin:information_text:update"
 
 
 class Role(StrEnum):
@@ -90,6 +94,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.TRAINING_MANAGE,
             Permission.CASE_ASSIGN,
             Permission.FOLLOW_UP_DONE,
+            Permission.CASE_REGISTER_EXTRACT,
         }
     ),
     # Trainers work with fictional vignettes only; they never see case data.
@@ -101,6 +106,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.USER_MANAGE,
             Permission.INSTRUMENT_READ,
             Permission.TRAINING_MANAGE,
+            Permission.INFORMATION_TEXT_EDIT,
         }
     ),
     # Auditors (loggkontroll) read the audit log of every unit, never the cases themselves.

@@ -400,7 +400,8 @@ def test_a_supervisor_sees_and_merges_duplicates_keeping_every_assessment(
     )
     hold = db.get(RetentionHold, kept.id)
     assert hold is not None and db.get(RetentionHold, twin.id) is None
-    assert retention.retention_status(db, world.vault, kept_now, 5).hold is not None
+    status = retention.retention_status(db, world.vault, staff["sup.north"], kept_now, 5)
+    assert status.hold is not None
     assert twin_now.status == CaseStatus.MERGED and twin_now.merged_into_id == kept.id
     assert twin_now.pnr_claim is None and kept_now.pnr_claim == kept_now.pnr_index
     # Old links lead to the kept case; the duplicates page is empty now.
@@ -553,7 +554,7 @@ def test_gallring_of_the_kept_case_leaves_its_tombstone_pointing_nowhere(
     # Through the app's engine, which enforces foreign keys on SQLite as production does.
     factory = app.extensions["riskassess"].session_factory
     with transaction(factory) as session:
-        retention.destroy_case_key(session, TEST_ACTOR, kept_id, 5, date(2100, 1, 1))
+        retention.destroy_case_key(session, world.vault, TEST_ACTOR, kept_id, 5, date(2100, 1, 1))
     with transaction(factory) as session:
         retention.delete_case_rows(session, TEST_ACTOR, kept_id)
     db.rollback()

@@ -4,7 +4,7 @@ rows go, the audit trail of every deleted case, and a run that stopped half-way.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,11 +12,14 @@ from click.testing import CliRunner, Result
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
+from stdnum import luhn
 
-from riskassess.accounts.models import User
+from riskassess.accounts.models import Unit, User
 from riskassess.assessments import services as assessments
 from riskassess.assessments.models import Assessment, ReviewDecision
 from riskassess.cases import retention
+from riskassess.cases import services as cases
+from riskassess.cases.identity import normalize_personnummer
 from riskassess.cases.models import Case, RetentionHold
 from riskassess.cli import main
 from riskassess.core.audit import AuditEntry
@@ -208,7 +211,9 @@ def test_a_run_stopped_after_shredding_leaves_an_unreadable_case_the_next_run_de
     engine = make_engine(database_url)
     try:
         with transaction(make_session_factory(engine)) as session:
-            retention.destroy_case_key(session, TEST_ACTOR, case.id, 5, retention.today_local())
+            retention.destroy_case_key(
+                session, north.vault, TEST_ACTOR, case.id, 5, retention.today_local()
+            )
     finally:
         engine.dispose()
     login("cw.north")
@@ -236,3 +241,88 @@ def test_without_yes_the_run_asks_first(
     }
     answered_no = CliRunner().invoke(main, ["retention", "run"], env=env, input="n\n")
     assert answered_no.exit_code == 1 and _count(db, Case) == 1
+
+
+def _child_born(world: World, owner_name: str, born: date, *, coordination: bool = False) -> Case:
+    """A case of a child born on `born`, with a personnummer or a samordningsnummer."""
+    owner = world.session.scalar(select(User).where(User.username == owner_name))
+    assert owner is not None
+    day = born.day + (60 if coordination else 0)
+    body = f"{born:%y%m}{day:02d}238"
+    normalized, real = normalize_personnummer(
+        f"{born:%Y%m}{day:02d}-238{luhn.calc_check_digit(body)}"
+    )
+    assert real == born
+    case = cases.create_case(
+        world.session, world.vault, owner, cases.Identity(NAME, normalized, born, "female")
+    )
+    world.session.commit()
+    return case
+
+
+def test_the_law_keeps_children_born_on_day_5_15_or_25_without_a_hold(
+    north: World, db: Session, database_url: str, keyring_path: Path
+) -> None:
+    fifth = _child_born(north, "cw.north", date(2010, 3, 5))
+    coordinated = _child_born(north, "cw.north", date(2010, 4, 25), coordination=True)
+    ordinary = _child_born(north, "cw.north", date(2010, 5, 24))
+    for case in (fifth, coordinated, ordinary):
+        _age(db, case, 6)
+    kept = {fifth.reference, coordinated.reference}
+    dry = _cli(database_url, keyring_path, "retention", "run", "--dry-run")
+    for reference in kept:
+        assert f"{reference}  kept by law (born on day 5, 15 or 25)" in dry.output
+    assert "1 case(s) would be deleted, 0 on hold, 2 kept by law" in dry.output
+    run = _cli(database_url, keyring_path, "retention", "run", "--yes")
+    assert run.exit_code == 0, run.output
+    assert {c.reference for c in db.scalars(select(Case))} == kept
+    assert _count(db, RetentionHold) == 0  # nobody had to act
+    [summary] = _entries(db, "case:retention:run")
+    assert '"deleted":1' in summary.body and '"exempt":2' in summary.body
+    assert NAME not in run.output and NAME not in summary.body
+
+
+def test_the_shredding_step_checks_the_exemption_again(
+    north: World, db: Session, database_url: str
+) -> None:
+    case = _child_born(north, "cw.north", date(2009, 7, 15))
+    _age(db, case, 6)
+    engine = make_engine(database_url)
+    try:
+        with (
+            pytest.raises(retention.RetentionSkipped, match="born on day 5, 15 or 25"),
+            transaction(make_session_factory(engine)) as session,
+        ):
+            retention.destroy_case_key(
+                session, north.vault, TEST_ACTOR, case.id, 5, retention.today_local()
+            )
+    finally:
+        engine.dispose()
+    db.rollback()
+    key = db.get(DataKey, case.data_key_id)
+    assert key is not None and key.destroyed_dt is None
+
+
+def test_the_exemption_is_shown_on_the_case_and_for_a_protected_identity_only_to_those_allowed(
+    north: World, db: Session, client: FlaskClient, login: Callable[[str], None]
+) -> None:
+    north.user("cw.north2", "caseworker", north.session.scalar(select(Unit)))
+    case = _child_born(north, "cw.north", date(2011, 8, 25))
+    ordinary = _child_born(north, "cw.north", date(2011, 8, 26))
+    marker = 'id="research-exemption"'
+    login("cw.north2")
+    assert marker in client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert marker not in client.get(f"/cases/{ordinary.id}").get_data(as_text=True)
+    supervisor = db.scalar(select(User).where(User.username == "sup.north"))
+    assert supervisor is not None
+    cases.set_protection(db, supervisor, case, True)
+    db.commit()
+    # Protected: the exemption narrows down the birth date, so only those who may see the
+    # identity see it (without revealing the identity itself).
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert marker not in page and NAME not in page
+    for username in ("cw.north", "sup.north"):
+        client.post("/logout", data={"csrf_token": csrf(client, "/cases")})
+        login(username)
+        page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+        assert marker in page and NAME not in page

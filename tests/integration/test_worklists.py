@@ -309,12 +309,12 @@ def test_dates_have_one_format_per_language(
     client: FlaskClient, world: World, login: Callable[[str], None]
 ) -> None:
     team = staff(world)
-    case = world.case(team.owner, age=15)  # born on 15 January
+    case = world.case(team.owner, age=15)  # born on 14 January
     year = date.today().year - 15
     login("cw.north")
     page = client.get(f"/cases/{case.id}").get_data(as_text=True)
-    assert f"<dd>{year}-01-15</dd>" in page
+    assert f"<dd>{year}-01-14</dd>" in page
     client.post("/language", data={"csrf_token": csrf(client, "/cases"), "lang": "en"})
     page = client.get(f"/cases/{case.id}").get_data(as_text=True)
-    assert f"<dd>15 Jan {year}</dd>" in page
-    assert f"{year}-01-15" not in page
+    assert f"<dd>14 Jan {year}</dd>" in page
+    assert f"{year}-01-14" not in page

@@ -196,6 +196,18 @@ MATRIX: dict[str, Route] = {
         _only({"supervisor": 302}),
         (("decision", "decline"),),
     ),
+    # The registerutdrag: the supervisors of the child's unit, by POST (nothing in the URL).
+    "rights.register_extract": Route(
+        "POST", "/cases/{case}/register-extract", _only({"supervisor": 200})
+    ),
+    "rights.register_extract_json": Route(
+        "POST", "/cases/{case}/register-extract.json", _only({"supervisor": 200})
+    ),
+    # The information text for children and guardians: public to read, administrators edit.
+    "rights.show_information": Route("GET", "/information", {role: 200 for role in ROLES}),
+    "rights.edit_information": Route("GET", "/information/edit", _only({"admin": 200})),
+    # No version is saved in the arranged world: the administrator is told it is not found.
+    "rights.information_version": Route("GET", "/information/versions/1", _only({"admin": 404})),
     "assessments.start": Route(
         "POST",
         "/cases/{case}/assessments",

@@ -79,6 +79,9 @@ PLAINTEXT = {
     "rater_training.instrument_id",  # the register of trained raters: staff, not children
     "rater_training.course",  # a course's name, typed by an administrator or supervisor
     # Course sessions (demo mode only): fictional vignettes, participants without an account.
+    # The information text for children and guardians: public, no personal data.
+    "information_text.body_sv",
+    "information_text.body_en",
     "training_course.title",  # the course's name, typed by the trainer
     "training_course.join_code",
     "training_course.state",

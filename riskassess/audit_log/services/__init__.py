@@ -30,7 +30,13 @@ from riskassess.audit_log.services.samples import (
     read_sample,
     record_check,
 )
-from riskassess.audit_log.services.search import case_access_log, export_log, log_csv, search_log
+from riskassess.audit_log.services.search import (
+    case_access_log,
+    case_log_rows,
+    export_log,
+    log_csv,
+    search_log,
+)
 from riskassess.audit_log.services.unusual import unusual_access
 
 __all__ = [
@@ -42,6 +48,7 @@ __all__ = [
     "LogRow",
     "TooManyEntries",
     "case_access_log",
+    "case_log_rows",
     "draw_sample",
     "export_log",
     "find_bursts",

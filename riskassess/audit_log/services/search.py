@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import case as sql_case
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from riskassess.accounts.models import User
@@ -154,3 +154,11 @@ def case_access_log(session: Session, user: User, case: Case, page: int = 1) -> 
         details={"page": page},
     )
     return CaseAccessLog(case, summary, result)
+
+
+def case_log_rows(session: Session, cases: Sequence[Case]) -> list[LogRow]:
+    """Every entry about these cases (a case and the duplicates merged into it), oldest first,
+    as the loggutdrag shows them: for a registerutdrag, whose service authorizes and audits."""
+    clause = or_(*(_case_clause(session, case) for case in cases))
+    entries = session.scalars(select(AuditEntry).where(clause).order_by(AuditEntry.seq)).all()
+    return rows_for(session, entries)
