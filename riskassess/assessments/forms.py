@@ -30,6 +30,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from riskassess.assessments.content import OMITTED, SOURCES, Content, ItemRating, PlanEntry
+from riskassess.cases.forms import RevealForm
 from riskassess.forms import BaseForm, OptionalChoice
 from riskassess.instruments.definition import Domain, Instrument
 
@@ -155,6 +156,13 @@ SOURCE_LABELS = {
     "other": _l("Other"),
 }
 PLAN_ROWS_EMPTY = 2  # blank plan rows offered beyond those already filled in
+
+
+class ReportRevealForm(RevealForm):
+    """The reason for printing a protected identity on the report; the research index choice
+    of the report being printed is carried along."""
+
+    research = BooleanField(_l("Include the research index"))
 
 
 class VersionedForm(BaseForm):
