@@ -35,7 +35,9 @@ def _pdf_pages(page: Page, path: Path) -> list[str]:
     done = subprocess.run(  # a fixed tool on a file this test wrote  # nosec B603
         [tool, "-layout", str(path), "-"], capture_output=True, check=True, text=True
     )
-    return done.stdout.split("\f")[:-1]  # each page ends with a form feed
+    # Each page ends with a form feed; the layout's line breaks and runs of spaces are not
+    # the report's, so words are joined by single spaces.
+    return [" ".join(text.split()) for text in done.stdout.split("\f")[:-1]]
 
 
 def _log_in(page: Page, base_url: str, username: str) -> None:
