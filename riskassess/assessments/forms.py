@@ -37,6 +37,7 @@ from riskassess.assessments.bbic import (
     Voices,
 )
 from riskassess.assessments.content import OMITTED, SOURCES, Content, ItemRating, PlanEntry
+from riskassess.cases.forms import RevealForm
 from riskassess.forms import BaseForm, OptionalChoice, RowForm
 from riskassess.instruments.definition import Domain, Instrument
 
@@ -163,6 +164,13 @@ SOURCE_LABELS = {
     "other": _l("Other"),
 }
 PLAN_ROWS_EMPTY = 2  # blank plan rows offered beyond those already filled in
+
+
+class ReportRevealForm(RevealForm):
+    """The reason for printing a protected identity on the report; the research index choice
+    of the report being printed is carried along."""
+
+    research = BooleanField(_l("Include the research index"))
 
 
 class VersionedForm(BaseForm):

@@ -56,6 +56,22 @@ class Assessment(Base):
     __mapper_args__ = {"version_id_col": lock_version}  # noqa: RUF012 - read once by the mapper
 
 
+class AssessmentEditor(Base):
+    """Someone who saved the content of an assessment while it was a draft: its author at the
+    start, and each person who saved it later. The report names them all.
+
+    Recorded, not derived from the audit log, because the log's oldest years are pruned
+    (`core.audit.RETENTION_YEARS`) while an approved assessment stays in the case file until
+    gallring, and because a report should not have to scan the log to print a signature."""
+
+    __tablename__ = "assessment_editor"
+
+    assessment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("assessment.id"), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id"), primary_key=True)
+    first_edit_dt: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_edit_dt: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class ReviewDecision(Base):
     """A workflow decision with its comment: a supervisor's return or approval, or the
     caseworker's withdrawal. Never edited after it is written."""

@@ -29,7 +29,12 @@ from riskassess.assessments.content import (
     case_problems,
 )
 from riskassess.assessments.followup import record_plan_follow_ups
-from riskassess.assessments.models import Assessment, AssessmentKind, ReviewDecision
+from riskassess.assessments.models import (
+    Assessment,
+    AssessmentEditor,
+    AssessmentKind,
+    ReviewDecision,
+)
 from riskassess.assessments.workflow import Action, State, TransitionRefused, next_state
 from riskassess.cases.models import Case
 from riskassess.cases.policy import same_unit
@@ -147,6 +152,15 @@ def _may_read(session: Session, user: User, case: Case) -> bool:
     """The unit rule, widened by an active emergency grant (looked up only when needed)."""
     emergency = not same_unit(user, case) and has_emergency_access(session, user, case)
     return policy.can_read_assessment(user, case, emergency=emergency)
+
+
+def check_readable(
+    session: Session, user: User, case: Case, assessment: Assessment, purpose: str = "read"
+) -> None:
+    """Raise AccessDenied, the refusal logged as `case:assessment:<purpose>`, unless the user
+    may read the assessment."""
+    if not _may_read(session, user, case):
+        raise _refuse(session, user, f"case:assessment:{purpose}", assessment.id)
 
 
 def deny_assessment(session: Session, user: User, action: str, assessment: Assessment) -> None:
@@ -278,7 +292,23 @@ def _new_draft(
     )
     session.add(assessment)
     session.flush()
+    note_editor(session, assessment, user)
     return assessment
+
+
+def note_editor(session: Session, assessment: Assessment, user: User) -> None:
+    """Record that `user` wrote the assessment's content now (see AssessmentEditor)."""
+    now = utcnow()
+    editor = session.get(AssessmentEditor, (assessment.id, user.id))
+    if editor is None:
+        session.add(
+            AssessmentEditor(
+                assessment_id=assessment.id, user_id=user.id, first_edit_dt=now, last_edit_dt=now
+            )
+        )
+    else:
+        editor.last_edit_dt = now
+    session.flush()
 
 
 class OpenAssessmentExists(DomainError):
@@ -391,12 +421,20 @@ def read_assessment(
     case: Case,
     assessment: Assessment,
     purpose: str = "read",
+    details: dict[str, object] | None = None,
 ) -> AssessmentView:
-    """Decrypt an assessment for display; `purpose` ("read" or "print") names the audit action."""
+    """Decrypt an assessment for display; `purpose` ("read" or "print") names the audit action,
+    `details` (validated codes and ids only) go into its entry."""
     tag = f"case:assessment:{purpose}"
-    if not _may_read(session, user, case):
-        raise _refuse(session, user, tag, assessment.id)
-    audit.append(session, user.as_actor(), tag, object_type="assessment", object_id=assessment.id)
+    check_readable(session, user, case, assessment, purpose)
+    audit.append(
+        session,
+        user.as_actor(),
+        tag,
+        object_type="assessment",
+        object_id=assessment.id,
+        details=details,
+    )
     rows = session.execute(
         select(ReviewDecision, User.display_name)
         .join(User, User.id == ReviewDecision.author_id)
@@ -455,6 +493,7 @@ def save_assessment(
         assessment.content = _seal_content(session, vault, case, assessment.id, content)
         assessment.state = new_state.value
         assessment.updated_dt = utcnow()
+    note_editor(session, assessment, user)
     audit.append(
         session,
         user.as_actor(),

@@ -13,11 +13,13 @@ from werkzeug.wrappers import Response
 from riskassess.accounts import raters
 from riskassess.accounts.throttle import mark_failed, throttle_signing
 from riskassess.assessments import feedback, policy, services
+from riskassess.assessments.case_text import Approval, case_file_text
 from riskassess.assessments.content import Content, section_progress, summarize
 from riskassess.assessments.followup import local_today
 from riskassess.assessments.forms import (
     CorrectionForm,
     FeedbackForm,
+    ReportRevealForm,
     ReviewForm,
     StartAssessmentForm,
     SubmitForm,
@@ -26,10 +28,13 @@ from riskassess.assessments.forms import (
     judgement_form,
 )
 from riskassess.assessments.models import Assessment
+from riskassess.assessments.report import ReportView, read_report
 from riskassess.assessments.workflow import Action, State, allowed
+from riskassess.cases import policy as cases_policy
 from riskassess.cases.models import Case
 from riskassess.cases.services import emergency_accesses_to_review
 from riskassess.cases.views import load_case, refuse
+from riskassess.core.db import utcnow
 from riskassess.core.permissions import Permission
 from riskassess.errors import AccessDenied, DomainError, EditConflict
 from riskassess.instruments.definition import Instrument
@@ -203,18 +208,79 @@ def _render_show(
 @bp.get("/assessments/<uuid:assessment_id>/report")
 @require(Permission.ASSESSMENT_READ)
 def report(assessment_id: uuid.UUID) -> str:
-    """The print-ready report; opening it is audited as a print."""
+    """The print-ready report; opening it is audited as a print. The research index is left
+    off unless asked for (`?research=1`): a sum in a case file invites use as a score."""
     assessment, case, instrument = load_assessment(assessment_id)
+    include_research = request.args.get("research") == "1"
     try:
-        view = services.read_assessment(db(), vault(), user(), case, assessment, purpose="print")
+        printed = read_report(
+            db(), vault(), user(), case, assessment, include_research=include_research
+        )
     except AccessDenied:
         refuse(case)
+    return _render_report(case, instrument, printed)
+
+
+@bp.post("/assessments/<uuid:assessment_id>/report")
+@require(Permission.ASSESSMENT_READ)
+def report_reveal(assessment_id: uuid.UUID) -> Response | str:
+    """The report with a protected identity printed on it, for a stated, logged reason (the
+    case page's rule and record)."""
+    assessment, case, instrument = load_assessment(assessment_id)
+    form = ReportRevealForm()
+    back = url_for("assessments.report", assessment_id=assessment.id)
+    if form.research.data:
+        back = url_for("assessments.report", assessment_id=assessment.id, research="1")
+    if not form.validate_on_submit():
+        flash(_("Choose the reason for viewing the protected identity."), "error")
+        return redirect(back)
+    try:
+        printed = read_report(
+            db(),
+            vault(),
+            user(),
+            case,
+            assessment,
+            reveal_purpose=form.purpose.data,
+            reveal_note=form.note.data or "",
+            include_research=bool(form.research.data),
+        )
+    except AccessDenied:
+        refuse(case)
+    except DomainError as exc:
+        flash(_(exc.message), "error")
+        return redirect(back)
+    return _render_report(case, instrument, printed)
+
+
+def _approval(printed: ReportView) -> Approval | None:
+    """The approval the report can name: the last approve decision of an approved content."""
+    if printed.view.assessment.content_hash is None:
+        return None
+    approvals = [d for d in printed.view.decisions if d.decision == Action.APPROVE.value]
+    if not approvals:
+        return None
+    return Approval(approvals[-1].author_name, approvals[-1].created_dt)
+
+
+def _render_report(case: Case, instrument: Instrument, printed: ReportView) -> str:
+    summary = summarize(instrument, printed.view.content)
+    reveal_form = None
+    if printed.identity is None and cases_policy.can_reveal_identity(user(), case):
+        reveal_form = ReportRevealForm(formdata=None, research=printed.include_research)
     return render_template(
         "assessments/report.html",
-        view=view,
+        view=printed.view,
+        printed=printed,
         case=case,
         instrument=instrument,
-        summary=summarize(instrument, view.content),
+        summary=summary,
+        reveal_form=reveal_form,
+        feedback=feedback.feedback_of(db(), vault(), case, printed.view.assessment),
+        printed_dt=utcnow(),
+        case_text=case_file_text(
+            instrument, printed.view.content, summary.critical, _approval(printed), locale()
+        ),
     )
 
 

@@ -234,20 +234,8 @@ def read_case(
     details: dict[str, object] = {}
     if not policy.same_unit(user, case):
         details["emergency"] = True
-    identity = None
-    if not case.is_protected:
-        identity = open_identity(session, vault, case)
-    elif reveal_purpose is not None:
-        if not policy.can_reveal_identity(user, case):
-            deny(session, user, "case:identity:reveal", "case", case.id)
-            raise AccessDenied("You may not see this protected identity.")
-        if reveal_purpose not in ACCESS_PURPOSES:
-            raise DomainError(N_("Choose the reason for viewing the protected identity."))
-        access = _record_access(
-            session, vault, user, case, AccessKind.PROTECTED, reveal_purpose, reveal_note
-        )
-        details.update(identity_shown=True, purpose=reveal_purpose, access=str(access.id))
-        identity = open_identity(session, vault, case)
+    identity, shown = shown_identity(session, vault, user, case, reveal_purpose, reveal_note)
+    details.update(shown)
     audit.append(
         session,
         user.as_actor(),
@@ -257,6 +245,39 @@ def read_case(
         details=details,
     )
     return CaseView(case, identity)
+
+
+def shown_identity(
+    session: Session,
+    vault: Vault,
+    user: User,
+    case: Case,
+    reveal_purpose: str | None,
+    reveal_note: str = "",
+) -> tuple[Identity | None, dict[str, object]]:
+    """The child's identity as a page that has already passed the read check may show it,
+    under the protected-identity rule: an unprotected identity is shown, a protected one only
+    with a stated reason (`reveal_purpose`) from someone allowed to see it, the access being
+    recorded. Returns the identity (None: protected, not revealed) and the details for the
+    caller's own audit entry of the view, which the caller writes in the same transaction."""
+    if not case.is_protected:
+        return open_identity(session, vault, case), {}
+    if reveal_purpose is None:
+        return None, {}
+    if not policy.can_reveal_identity(user, case):
+        deny(session, user, "case:identity:reveal", "case", case.id)
+        raise AccessDenied("You may not see this protected identity.")
+    if reveal_purpose not in ACCESS_PURPOSES:
+        raise DomainError(N_("Choose the reason for viewing the protected identity."))
+    access = _record_access(
+        session, vault, user, case, AccessKind.PROTECTED, reveal_purpose, reveal_note
+    )
+    details: dict[str, object] = {
+        "identity_shown": True,
+        "purpose": reveal_purpose,
+        "access": str(access.id),
+    }
+    return open_identity(session, vault, case), details
 
 
 def eligibility_basis(session: Session, vault: Vault, case: Case) -> tuple[date, str]:

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 from alembic import command
 from sqlalchemy import insert, select
 
+from riskassess.accounts import services as accounts
+from riskassess.app import create_app
+from riskassess.assessments import services as assessments
+from riskassess.assessments.content import Content
+from riskassess.assessments.models import AssessmentEditor
+from riskassess.cases import services as cases
+from riskassess.cases.identity import normalize_personnummer
 from riskassess.core import migrate
 from riskassess.core.audit import GENESIS_HASH, Actor, AuditCaseRef, AuditEntry, make_entry
 from riskassess.core.db import make_engine, make_session_factory, transaction, utcnow
+from riskassess.core.keys import Vault
+from riskassess.training.seed import fictional_personnummer
+from riskassess.web import AppState
+from tests.conftest import PASSWORD, TEST_ACTOR, claim_database, make_settings
 
 
 def test_models_and_migrations_agree(database_url: str) -> None:
@@ -45,3 +57,54 @@ def test_case_refs_are_backfilled_from_existing_entries(tmp_path: Path) -> None:
         assert sorted(refs) == [(1, "c1"), (1, "c2")]
     finally:
         engine.dispose()
+
+
+def test_assessment_editors_are_backfilled_from_authors_and_saves(
+    tmp_path: Path, keyring_path: Path
+) -> None:
+    """Migration 0017 names, for each existing assessment, its author and everyone the audit
+    log still shows saving it."""
+    url = f"sqlite:///{tmp_path / 'editors.sqlite'}"
+    migrate.upgrade(url)
+    claim_database(url)
+    app = create_app(make_settings(url, keyring_path))
+    state: AppState = app.extensions["riskassess"]
+    vault = Vault(state.keyring)
+    instrument = state.instruments.get("savry-style", "1.0")
+    assert instrument is not None
+    try:
+        with transaction(state.session_factory) as session:
+            unit = accounts.create_unit(session, TEST_ACTOR, "nord", "Testenhet nord")
+            people = [
+                accounts.create_user(
+                    session,
+                    state.passwords,
+                    TEST_ACTOR,
+                    username=name,
+                    display_name=name,
+                    password=PASSWORD,
+                    role="caseworker",
+                    unit=unit,
+                )
+                for name in ("author", "colleague", "reader")
+            ]
+            author, colleague, _reader = people
+            born = date(date.today().year - 15, 1, 15)
+            number, _ = normalize_personnummer(fictional_personnummer(born, "982"))
+            case = cases.create_case(
+                session, vault, author, cases.Identity("Testa Fiktiv", number, born, "female")
+            )
+            started = assessments.start_assessment(session, vault, author, case, instrument)
+            assessments.save_assessment(
+                session, vault, colleague, case, started, Content(), started.lock_version
+            )
+            assessment_id = started.id
+        command.downgrade(migrate.alembic_config(url), "0016")  # as before the table existed
+        migrate.upgrade(url)
+        with state.session_factory() as session:
+            rows = session.execute(
+                select(AssessmentEditor.assessment_id, AssessmentEditor.user_id)
+            ).all()
+        assert sorted(rows) == sorted([(assessment_id, author.id), (assessment_id, colleague.id)])
+    finally:
+        state.session_factory.kw["bind"].dispose()

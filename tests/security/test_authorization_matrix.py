@@ -235,6 +235,12 @@ MATRIX: dict[str, Route] = {
     "assessments.report": Route(
         "GET", "/assessments/{submitted}/report", _only({"caseworker": 200, "supervisor": 200})
     ),
+    "assessments.report_reveal": Route(
+        "POST",
+        "/assessments/{submitted}/report",
+        _only({"caseworker": 200, "supervisor": 200}),
+        (("purpose", "case_handling"),),
+    ),
     "assessments.compare": Route(
         "GET", "/cases/{case}/compare", _only({"caseworker": 200, "supervisor": 200})
     ),
