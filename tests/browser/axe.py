@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import Page
 
 from tests.conftest import skip_or_fail
@@ -86,6 +87,13 @@ def violations(page: Page, name: str) -> list[Violation]:
             Violation(name, page.url, "svg-text-contrast", "serious", help_text, tuple(low))
         )
     return found
+
+
+def assert_accessible(page: Page, name: str) -> None:
+    """Fail the test, listing what axe found, unless the page has no violation."""
+    found = violations(page, name)
+    if found:
+        pytest.fail(report(found), pytrace=False)
 
 
 def report(found: list[Violation]) -> str:

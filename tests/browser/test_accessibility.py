@@ -226,7 +226,8 @@ def start(walks: list[Walk], browser: Browser, demo: DemoPages, lang: str) -> Wa
 
 def assert_clean(walks: list[Walk]) -> None:
     found = [v for walk in walks for v in walk.found]
-    assert not found, report(found)
+    if found:
+        pytest.fail(report(found), pytrace=False)
 
 
 @pytest.mark.parametrize("lang", LANGS)
