@@ -247,6 +247,7 @@ def test_login_pages(browser: Browser, demo: DemoPages, walks: list[Walk], lang:
     expect(walk.page.locator("#password")).to_have_value("")
     walk.check("login-refused")
     walk.visit("not-found-anonymous", "/no-such-page", status=404)
+    walk.visit("password-reset", "/password/reset")
     # The second step of a login with two-step login turned on.
     walk.log_in(MFA_USER)
     expect(walk.page).to_have_url(re.compile(r"/login/code$"))
@@ -282,6 +283,9 @@ def test_caseworker_pages(browser: Browser, demo: DemoPages, walks: list[Walk], 
     walk.visit("compare", f"/cases/{demo.reassessed_case}/compare")
     walk.visit("follow-ups", "/follow-ups")
     walk.visit("instruments", "/instruments")
+    walk.visit("instrument", f"/instruments/{SAVRY}/1.0")
+    walk.visit("emergency-access", "/emergency")
+    walk.visit("two-step-login", "/account/mfa")
     walk.visit("forbidden", "/audit", status=403)
     walk.visit("not-found", f"/assessments/{uuid.uuid4()}", status=404)
     assert_clean(walks)
@@ -302,6 +306,7 @@ def test_supervisor_pages(browser: Browser, demo: DemoPages, walks: list[Walk], 
     walk.visit("trained-raters", "/staff/trainings")
     walk.visit("duplicates", "/cases/duplicates")
     walk.visit("transfers", "/cases/transfers")
+    walk.visit("case-access-log", f"/cases/{demo.draft.case_id}/access-log")
     assert_clean(walks)
 
 
