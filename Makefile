@@ -11,12 +11,16 @@ HOST ?= 127.0.0.1
 SCAN_VENV := .venv-scan
 SCAN_LOCK := requirements-scan.lock
 SCAN_STAMP := $(SCAN_VENV)/.installed-stamp
+# axe-core, which the browser tests inject into every page they check, comes from the npm
+# registry pinned with its integrity hash by tests/browser/package-lock.json.
+JS_DIR := tests/browser
+JS_STAMP := $(JS_DIR)/node_modules/.installed-stamp
 SCAN_PYTHON ?= $(shell for p in python3.14 python3.13 python3.12 python3 \
 	$$HOME/.pyenv/versions/3.1[234]*/bin/python3; do \
 	"$$p" -c 'import sys; sys.exit(sys.version_info[:2] < (3, 12))' 2>/dev/null \
 	&& { command -v "$$p"; break; }; done)
 
-.PHONY: help install lock lock-scan demo test lint format typecheck pytest scan scan-run translations clean
+.PHONY: help install lock lock-scan demo test lint format typecheck pytest scan scan-run translations screenshots clean
 .DEFAULT_GOAL := help
 
 help: ## List the targets
@@ -56,6 +60,17 @@ $(SCAN_STAMP): $(SCAN_LOCK)
 	$(SCAN_VENV)/bin/python -m pip check
 	touch $(SCAN_STAMP)
 
+# `npm ci` installs exactly the lock file, checks each hash and runs no package scripts; it
+# runs again only when the lock changes. Without npm the accessibility checks are skipped,
+# except with RISKASSESS_REQUIRE_ALL_SUITES=1 (CI), where they fail.
+$(JS_STAMP): $(JS_DIR)/package.json $(JS_DIR)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		(cd $(JS_DIR) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) \
+		&& touch $(JS_STAMP); \
+	elif [ "$$RISKASSESS_REQUIRE_ALL_SUITES" = 1 ]; then \
+		echo "axe-core: npm is not installed" >&2; exit 1; \
+	else echo "axe-core: skipped: npm is not installed, the accessibility checks will skip"; fi
+
 demo: $(STAMP) ## Serve demo mode (fictional data); `make demo PORT=8080` picks the port
 	$(BIN)/riskassess demo --host $(HOST) --port $(PORT)
 
@@ -73,8 +88,18 @@ format: $(STAMP) ## Format the code with ruff
 typecheck: $(STAMP) ## mypy on the package and the scan
 	$(BIN)/mypy riskassess scan
 
-pytest: $(STAMP) ## pytest only
+pytest: $(STAMP) $(JS_STAMP) ## pytest only
 	$(BIN)/python -m pytest
+
+# The browser tests take them while they walk the demo; pngquant and optipng, where installed,
+# make them smaller (apt-get install pngquant optipng).
+screenshots: $(STAMP) $(JS_STAMP) ## Retake the demo's screenshots in docs/screenshots (browser tests)
+	rm -f docs/screenshots/*.png
+	RISKASSESS_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q -p no:randomly \
+		tests/browser/test_accessibility.py
+	if command -v pngquant >/dev/null 2>&1; then pngquant --force --skip-if-larger --strip \
+		--ext .png --quality 80-95 docs/screenshots/*.png || test $$? = 98 -o $$? = 99; fi
+	if command -v optipng >/dev/null 2>&1; then optipng -quiet -o2 -strip all docs/screenshots/*.png; fi
 
 # Without Python 3.12+ the scan is skipped, except with RISKASSESS_REQUIRE_ALL_SUITES=1 (CI).
 scan: $(STAMP) ## wapiti on a throwaway demo, loopback only, as caseworker, auditor and anonymous
@@ -92,4 +117,4 @@ translations: $(STAMP) ## Extract messages, update the catalogues and compile th
 	$(BIN)/pybabel compile -d riskassess/translations --statistics
 
 clean: ## Remove the virtual environments, caches and scan reports (keeps instance/)
-	rm -rf $(VENV) $(SCAN_VENV) .pytest_cache .mypy_cache .ruff_cache build/scan
+	rm -rf $(VENV) $(SCAN_VENV) $(JS_DIR)/node_modules .pytest_cache .mypy_cache .ruff_cache build/scan

@@ -384,16 +384,20 @@ def totp_code(key: str, at: float | None = None) -> str:
 def demo_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     """The demo as a trainer serves it (seeded, SQLite in its own instance folder), for the
     course session tests. Tests clean up their courses with `course_tables_emptied`."""
+    flask_app = make_demo_app(tmp_path_factory.mktemp("demo"))
+    yield flask_app
+    _state(flask_app).session_factory.kw["bind"].dispose()
+
+
+def make_demo_app(instance: Path) -> Flask:
+    """A freshly seeded demo in `instance`; the caller disposes of its engine."""
     from riskassess.training.cli import prepare_demo
 
-    instance = tmp_path_factory.mktemp("demo")
     settings = load_settings(
         {"RISKASSESS_INSTANCE_PATH": str(instance), "RISKASSESS_AUDIT_CHECKPOINT_EVERY": "0"},
         mode="demo",
     ).with_overrides(password_time_cost=1, password_memory_kib=64, testing=True)
-    flask_app = create_app(prepare_demo(settings))
-    yield flask_app
-    _state(flask_app).session_factory.kw["bind"].dispose()
+    return create_app(prepare_demo(settings))
 
 
 @pytest.fixture

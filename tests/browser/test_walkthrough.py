@@ -3,7 +3,9 @@
 A caseworker opens a case and rates a SAVRY-style assessment through the actual forms, submits
 it, a supervisor of the same unit approves it, and a caseworker of another unit is refused the
 case. The app runs on a fresh SQLite database in production mode, served by Werkzeug on a free
-local port; the interface is in Swedish, its default.
+local port; the interface is in Swedish, its default. Along the way axe-core checks the pages
+in the states only this walk reaches (just saved, refused, signed); test_accessibility.py
+checks every page of the main flows, in both languages, on the demo.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from riskassess.core.db import make_engine, make_session_factory, transaction
 from riskassess.core.installation import claim_mode
 from riskassess.instruments.definition import Instrument
 from riskassess.web import AppState
+from tests.browser.axe import assert_accessible, axe_source
 from tests.conftest import PASSWORD, make_settings, skip_or_fail
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -67,6 +70,7 @@ def live_app(tmp_path: Path, keyring_path: Path) -> Iterator[LiveApp]:
     """A fresh production-mode database with two units and three users, served over HTTP."""
     if not CHROMIUM.exists():
         skip_or_fail(f"{CHROMIUM} is not installed")
+    axe_source()
     url = f"sqlite:///{tmp_path / 'browser.sqlite'}"
     migrate.upgrade(url)
     engine = make_engine(url)
@@ -161,6 +165,7 @@ def test_caseworker_rates_supervisor_approves_other_unit_is_denied(
     expect(fact(page, "Personnummer")).to_have_text(PERSONNUMMER)
     expect(fact(page, "Födelsedatum")).to_have_text("2012-01-01")
     expect(fact(page, "Kön")).to_have_text("Flicka")
+    assert_accessible(page, "case just created")
 
     # ... starts an assessment and rates every item, with a rationale for each.
     page.locator("#instrument").select_option("@".join(INSTRUMENT))
@@ -192,6 +197,8 @@ def test_caseworker_rates_supervisor_approves_other_unit_is_denied(
             index += 1
         page.get_by_role("button", name="Spara och fortsätt").click()
         expect(page.get_by_role("status").filter(has_text="Sparat.")).to_be_visible()
+        if index == len(live_app.instrument.domains[0].items):
+            assert_accessible(page, "rating page just saved")
 
     # The views of the child and the guardians follow the last domain.
     expect(page).to_have_url(assessment_url + "/voices")
@@ -212,6 +219,7 @@ def test_caseworker_rates_supervisor_approves_other_unit_is_denied(
     page.locator("input[name='plan-0-responsible']").fill("Fiktiv handläggare")
     page.locator("fieldset.plan-row").first.locator("summary").click()
     page.locator("input[name='plan-0-factors'][value='H1']").check()
+    assert_accessible(page, "judgement with a plan row open")
     page.get_by_role("button", name="Spara", exact=True).click()
 
     expect(page).to_have_url(assessment_url)
@@ -223,6 +231,7 @@ def test_caseworker_rates_supervisor_approves_other_unit_is_denied(
     page.get_by_role("button", name="Skicka för granskning").click()
     expect(page.get_by_role("status").filter(has_text="Skickad för granskning.")).to_be_visible()
     expect(fact(page, "Status")).to_have_text("Inskickad")
+    assert_accessible(page, "assessment just submitted")
     log_out(page)
 
     # A supervisor of the same unit finds it in the queue and approves it.
@@ -244,6 +253,7 @@ def test_caseworker_rates_supervisor_approves_other_unit_is_denied(
     expect(error).to_be_in_viewport()
     expect(page.get_by_label("Kommentar")).to_have_value("Fiktiv kommentar vid godkännande.")
     expect(page.get_by_role("radio", name="Godkänn", exact=True)).to_be_checked()
+    assert_accessible(page, "review refused: wrong password")
     page.get_by_label("Ditt lösenord (signatur)").fill(PASSWORD)
     page.get_by_role("button", name="Registrera beslut").click()
     expect(page.get_by_role("status").filter(has_text="godkänd och signerad")).to_be_visible()
@@ -252,6 +262,7 @@ def test_caseworker_rates_supervisor_approves_other_unit_is_denied(
     expect(page.locator("details.technical dd.hash").last).to_be_hidden()
     page.get_by_text("Tekniska uppgifter", exact=True).click()
     expect(fact(page, "Innehållets kontrollsumma")).to_have_text(re.compile(r"^[0-9a-f]{64}$"))
+    assert_accessible(page, "approved and signed, technical details open")
     expect(page.get_by_role("button", name="Registrera beslut")).to_have_count(0)
 
     # The printed report says what was approved, by whom, with which version and hash.
@@ -274,6 +285,7 @@ def test_caseworker_rates_supervisor_approves_other_unit_is_denied(
         page.get_by_role("status").filter(has_text="Utbildningen är registrerad.")
     ).to_be_visible()
     expect(staff.get_by_role("cell", name="Fiktiv SAVRY-kurs")).to_be_visible()
+    assert_accessible(page, "training just registered")
     log_out(page)
 
     # A caseworker of another unit gets the refusal page, without the child's name.
