@@ -71,6 +71,8 @@
     }
   }
 
+  recount(); // a form shown again after an error holds what was posted, not what was saved
+
   form.addEventListener("change", function (event) {
     var target = event.target;
     var item = target.closest(".item");
