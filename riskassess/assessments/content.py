@@ -18,6 +18,13 @@ from riskassess.instruments.definition import Domain, Instrument, Item, Level, R
 OMITTED = "omitted"
 # Where the information behind a rating came from: the same kinds as the whole assessment's.
 SOURCES = SOURCE_KINDS
+# How a reassessment's item stands to the previous assessment's (ItemRating.unchanged):
+# rated again as unchanged, with a fresh note on what was checked ...
+CONFIRMED = "confirmed"
+# ... or a historical item carried forward because the caseworker confirmed, when starting
+# the reassessment, that it still holds.
+CARRIED = "carried"
+UNCHANGED_MARKS = (CONFIRMED, CARRIED)
 
 
 @dataclass
@@ -26,6 +33,30 @@ class ItemRating:
     rationale: str = ""
     is_critical: bool = False
     sources: list[str] = field(default_factory=list)
+    unchanged: str = ""  # CONFIRMED, CARRIED, or "" (rated afresh, or not a reassessment)
+
+    def to_json(self) -> dict[str, Any]:
+        raw: dict[str, Any] = {
+            "rating": self.rating,
+            "rationale": self.rationale,
+            "critical": self.is_critical,
+            "sources": list(self.sources),
+        }
+        # Only when set, so that content stored before the mark existed hashes as it did.
+        if self.unchanged:
+            raw["unchanged"] = self.unchanged
+        return raw
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> ItemRating:
+        mark = raw.get("unchanged", "")
+        return cls(
+            raw.get("rating"),
+            raw.get("rationale", ""),
+            bool(raw.get("critical", False)),
+            list(raw.get("sources", [])),
+            mark if mark in UNCHANGED_MARKS else "",
+        )
 
 
 @dataclass
@@ -64,15 +95,7 @@ class Content:
 
     def to_json(self) -> dict[str, Any]:
         raw: dict[str, Any] = {
-            "items": {
-                code: {
-                    "rating": r.rating,
-                    "rationale": r.rationale,
-                    "critical": r.is_critical,
-                    "sources": list(r.sources),
-                }
-                for code, r in self.items.items()
-            },
+            "items": {code: r.to_json() for code, r in self.items.items()},
             "judgement": {
                 "level": self.judgement_level,
                 "reason": self.judgement_reason,
@@ -95,15 +118,7 @@ class Content:
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Content:
-        items = {
-            code: ItemRating(
-                value.get("rating"),
-                value.get("rationale", ""),
-                bool(value.get("critical", False)),
-                list(value.get("sources", [])),
-            )
-            for code, value in raw.get("items", {}).items()
-        }
+        items = {code: ItemRating.from_json(value) for code, value in raw.get("items", {}).items()}
         judgement = raw.get("judgement", {})
         additional = raw.get("additional", {})
         plan = [
@@ -234,18 +249,56 @@ def research_index(instrument: Instrument, content: Content) -> ResearchIndex:
     return ResearchIndex(total, maximum, rated, omitted)
 
 
+def same_text(first: str, second: str) -> bool:
+    """The same words, whatever the spacing and case: a copied rationale, not a new one."""
+    return " ".join(first.split()).casefold() == " ".join(second.split()).casefold()
+
+
+def previous_rating(item: Item, previous: Content | None) -> ItemRating | None:
+    """The item's rating in the assessment a reassessment started from, when that rating is
+    one the item's scale still offers (the instrument version may have changed since)."""
+    if previous is None:
+        return None
+    before = previous.items.get(item.code)
+    if before is None or not is_valid_rating(item, before.rating):
+        return None
+    return before
+
+
+def unchanged_problem(item: Item, rating: ItemRating, previous: Content | None) -> str | None:
+    """Why an item marked as unchanged does not stand as such, or None.
+
+    "not_previous": the rating is not the previous one (or that one is no longer valid);
+    "no_fresh_note": confirmed unchanged on the rating page with the previous rationale again,
+    instead of a note on what was checked this time. (An empty rationale is "no_rationale".)
+    Without a previous assessment (a correction keeps the marks of the version it corrects)
+    there is nothing to check against."""
+    if not rating.unchanged or previous is None:
+        return None
+    before = previous_rating(item, previous)
+    if before is None or before.rating != rating.rating:
+        return "not_previous"
+    if rating.unchanged == CONFIRMED and same_text(rating.rationale, before.rationale):
+        return "no_fresh_note"
+    return None
+
+
 @dataclass(frozen=True)
 class Problem:
     """Why an assessment cannot be submitted yet; `item` is None for the judgement."""
 
     item: str | None
-    # "unrated", "invalid", "no_rationale", "no_judgement", "invalid_judgement", "no_reason",
-    # "rule", or one of bbic.record_problems' codes
+    # "unrated", "invalid", "no_rationale", "not_previous", "no_fresh_note", "no_judgement",
+    # "invalid_judgement", "no_reason", "rule", or one of bbic.record_problems' codes
     kind: str
     rule: Rule | None = None
 
 
-def submission_problems(instrument: Instrument, content: Content) -> list[Problem]:
+def submission_problems(
+    instrument: Instrument, content: Content, previous: Content | None = None
+) -> list[Problem]:
+    """What stands in the way of submitting. `previous`: for a reassessment, the content of
+    the assessment it started from, against which items marked unchanged are checked."""
     problems: list[Problem] = []
     for item in instrument.items:
         rating = content.rating(item.code)
@@ -255,6 +308,8 @@ def submission_problems(instrument: Instrument, content: Content) -> list[Proble
             problems.append(Problem(item.code, "invalid"))
         elif not rating.rationale.strip():
             problems.append(Problem(item.code, "no_rationale"))
+        elif kind := unchanged_problem(item, rating, previous):
+            problems.append(Problem(item.code, kind))
     if content.judgement_level is None:
         problems.append(Problem(None, "no_judgement"))
     elif not is_valid_judgement(instrument, content.judgement_level):
@@ -267,11 +322,15 @@ def submission_problems(instrument: Instrument, content: Content) -> list[Proble
     return problems
 
 
-def case_problems(instrument: Instrument, content: Content) -> list[Problem]:
-    """What a real case's assessment lacks before submission: the ratings and judgement, and
-    the case record around them (a course participant's rating of a vignette has none)."""
+def case_problems(
+    instrument: Instrument, content: Content, previous: Content | None = None
+) -> list[Problem]:
+    """What a real case's assessment lacks before submission: the ratings and judgement (see
+    `submission_problems`), and the case record around them (a course participant's rating
+    of a vignette has none)."""
     record = record_problems(content.investigation, content.voices, content.risk)
-    return submission_problems(instrument, content) + [Problem(None, kind) for kind in record]
+    problems = submission_problems(instrument, content, previous)
+    return problems + [Problem(None, kind) for kind in record]
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ new instrument needs a file, not code."""
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -36,10 +36,19 @@ from riskassess.assessments.bbic import (
     Source,
     Voices,
 )
-from riskassess.assessments.content import OMITTED, SOURCES, Content, ItemRating, PlanEntry
+from riskassess.assessments.content import (
+    CONFIRMED,
+    OMITTED,
+    SOURCES,
+    Content,
+    ItemRating,
+    PlanEntry,
+    previous_rating,
+    same_text,
+)
 from riskassess.cases.forms import RevealForm
 from riskassess.forms import BaseForm, OptionalChoice, RowForm
-from riskassess.instruments.definition import Domain, Instrument
+from riskassess.instruments.definition import Domain, Instrument, Item
 
 MAX_TEXT = 5000
 
@@ -189,44 +198,128 @@ class VersionedForm(BaseForm):
         raise NotImplementedError
 
 
+@dataclass(frozen=True)
+class ItemFields:
+    """The fields of one item on the rating form; `unchanged` only in a reassessment, for an
+    item with a previous rating."""
+
+    rating: Field
+    rationale: Field
+    sources: Field
+    critical: Field | None
+    unchanged: Field | None
+    previous: ItemRating | None
+    current: ItemRating  # as stored, before this request
+    keys: dict[str, str]  # the key that picks each rating code (see rating_keys)
+
+
 class DomainFormBase(VersionedForm):
     """Ratings of one domain; saving it replaces only that domain's items."""
 
     instrument: Instrument
     domain: Domain
+    content: Content
+    previous: Content | None
 
-    def item_fields(self, code: str) -> tuple[Field, Field, Field, Field | None]:
-        critical = self[f"critical_{code}"] if self.instrument.critical_flag else None
-        return (
+    def item_fields(self, code: str) -> ItemFields:
+        item = self.instrument.item(code)
+        before = None if item is None else previous_rating(item, self.previous)
+        return ItemFields(
             self[f"rating_{code}"],
             self[f"rationale_{code}"],
             self[f"sources_{code}"],
-            critical,
+            self[f"critical_{code}"] if self.instrument.critical_flag else None,
+            self[f"unchanged_{code}"] if before is not None else None,
+            before,
+            self.content.rating(code),
+            {} if item is None else rating_keys(item),
         )
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        for item in self.domain.items:
+            fields = self.item_fields(item.code)
+            if fields.unchanged is None or not fields.unchanged.data or fields.previous is None:
+                continue
+            if fields.rating.data not in (None, "", fields.previous.rating):
+                fields.rating.errors = [*fields.rating.errors, str(UNCHANGED_OTHER_RATING)]
+                valid = False
+            note = (fields.rationale.data or "").strip()
+            if not note or same_text(note, fields.previous.rationale):
+                fields.rationale.errors = [*fields.rationale.errors, str(UNCHANGED_NEEDS_NOTE)]
+                valid = False
+        return valid
 
     def apply(self, content: Content) -> Content:
         items = dict(content.items)
         for item in self.domain.items:
-            rating, rationale, sources, critical = self.item_fields(item.code)
+            fields = self.item_fields(item.code)
+            rating = fields.rating.data or None
+            rationale = (fields.rationale.data or "").strip()
+            confirmed = fields.unchanged is not None and bool(fields.unchanged.data)
+            if confirmed and fields.previous is not None:
+                rating, mark = fields.previous.rating, CONFIRMED
+            elif fields.unchanged is not None and fields.current.unchanged == CONFIRMED:
+                mark = ""  # the confirmation was taken back
+            elif (rating, rationale) == (fields.current.rating, fields.current.rationale):
+                mark = fields.current.unchanged  # untouched: a carried item stays carried
+            else:
+                mark = ""
             items[item.code] = ItemRating(
-                rating.data or None,
-                (rationale.data or "").strip(),
-                bool(critical is not None and critical.data),
-                [s for s in SOURCES if s in (sources.data or [])],
+                rating,
+                rationale,
+                bool(fields.critical is not None and fields.critical.data),
+                [s for s in SOURCES if s in (fields.sources.data or [])],
+                mark,
             )
         return replace(content, items=items)
 
 
+UNCHANGED_OTHER_RATING = _l(
+    "You confirmed the item as unchanged but chose another rating: keep one of them."
+)
+UNCHANGED_NEEDS_NOTE = _l(
+    "Write what you checked this time: the previous rationale alone does not confirm the item."
+)
+
+
+def rating_keys(item: Item) -> dict[str, str]:
+    """The key that picks each rating of the item on the rating page (with JavaScript): the
+    levels' weights where they count 0, 1, 2 ... in the scale's order (as risk scales do),
+    otherwise 1, 2, ... in that order; "-" for omitted."""
+    levels = item.scale.levels
+    weights = [lvl.weight for lvl in levels]
+    if weights == list(range(len(levels))) and len(levels) <= 10:
+        keys = {lvl.code: str(lvl.weight) for lvl in levels}
+    else:
+        keys = {lvl.code: str(n) for n, lvl in enumerate(levels, start=1) if n <= 9}
+    keys[OMITTED] = "-"
+    return keys
+
+
 def domain_form(
-    instrument: Instrument, domain: Domain, locale: str, content: Content, lock_version: int
+    instrument: Instrument,
+    domain: Domain,
+    locale: str,
+    content: Content,
+    lock_version: int,
+    previous: Content | None = None,
 ) -> DomainFormBase:
-    """One rating, rationale, sources and (where the instrument has it) critical flag per item."""
+    """One rating, rationale, sources and (where the instrument has it) critical flag per item.
+    `previous`: for a reassessment, the content it started from; each item with a previous
+    rating gets an "unchanged, confirm" box."""
     omitted_label = _l("Omitted (insufficient information)")
     rationale_label = _l("Rationale")
     critical_label = _l("Critical")
     sources_label = _l("Sources")
+    unchanged_label = _l("Unchanged, confirm")
     source_choices = [SelectChoice(code, label) for code, label in SOURCE_LABELS.items()]
-    attrs: dict[str, Any] = {"instrument": instrument, "domain": domain}
+    attrs: dict[str, Any] = {
+        "instrument": instrument,
+        "domain": domain,
+        "content": content,
+        "previous": previous,
+    }
     initial: dict[str, Any] = {"lock_version": str(lock_version)}
     for item in domain.items:
         choices = [SelectChoice(lvl.code, lvl.label.get(locale)) for lvl in item.scale.levels]
@@ -243,11 +336,14 @@ def domain_form(
         )
         if instrument.critical_flag:
             attrs[f"critical_{item.code}"] = BooleanField(f"{critical_label} ({item.code})")
+        if previous_rating(item, previous) is not None:
+            attrs[f"unchanged_{item.code}"] = BooleanField(f"{unchanged_label} ({item.code})")
         rating = content.rating(item.code)
         initial[f"rating_{item.code}"] = rating.rating
         initial[f"rationale_{item.code}"] = rating.rationale
         initial[f"sources_{item.code}"] = rating.sources
         initial[f"critical_{item.code}"] = rating.is_critical
+        initial[f"unchanged_{item.code}"] = rating.unchanged == CONFIRMED
     form_class = type("DomainForm", (DomainFormBase,), attrs)
     form: DomainFormBase = form_class(data=initial)
     return form
@@ -256,10 +352,21 @@ def domain_form(
 class PlanRowForm(RowForm):
     """One planned intervention; a plain Form because the outer form carries the CSRF token."""
 
-    factors = MultiCheckboxField(_l("Risk factors it addresses"), validators=[OptionalChoice()])
+    factors = MultiCheckboxField(
+        _l("Factors it addresses (risk or protective)"), validators=[OptionalChoice()]
+    )
     intervention = StringField(_l("Intervention (insats)"), validators=[Length(max=500)])
     responsible = StringField(_l("Responsible"), validators=[Length(max=200)])
     follow_up = DateField(_l("Follow-up date"), validators=[Optional()])
+
+
+def plan_factor_label(item: Item, locale: str) -> str:
+    """An item as a factor the plan can address; protective factors are named so, since an
+    intervention may build on one as well as work on a risk."""
+    label = f"{item.code} {item.title.get(locale)}"
+    if item.scale.kind == "protective":
+        label += f" ({gettext('protective factor')})"
+    return label
 
 
 class JudgementFormBase(VersionedForm):
@@ -373,8 +480,7 @@ def judgement_form(
         initial[f"rule_{rule.id}"] = content.rule_reasons.get(rule.id, "")
     form: JudgementFormBase = form_class(data=initial)
     factor_choices = [
-        SelectChoice(item.code, f"{item.code} {item.title.get(locale)}")
-        for item in instrument.risk_items
+        SelectChoice(item.code, plan_factor_label(item, locale)) for item in instrument.items
     ]
     for row in form.plan:
         row.factors.choices = factor_choices

@@ -23,10 +23,12 @@ from riskassess.accounts.passwords import Passwords
 from riskassess.accounts.raters import is_registered
 from riskassess.assessments import policy
 from riskassess.assessments.content import (
+    CARRIED,
     Content,
     Problem,
     applicable_rules,
     case_problems,
+    previous_rating,
 )
 from riskassess.assessments.followup import record_plan_follow_ups
 from riskassess.assessments.models import (
@@ -81,6 +83,14 @@ class DecisionView:
 
 
 @dataclass(frozen=True)
+class PreviousView:
+    """The approved assessment a reassessment started from, to rate beside."""
+
+    assessment: Assessment
+    content: Content
+
+
+@dataclass(frozen=True)
 class AssessmentView:
     assessment: Assessment
     content: Content
@@ -88,6 +98,8 @@ class AssessmentView:
     eligibility_reason: str | None
     correction_reason: str | None
     author_name: str
+    # A reassessment's previous assessment, when asked for (read_assessment(with_previous=)).
+    previous: PreviousView | None = None
 
     @property
     def returned_with(self) -> DecisionView | None:
@@ -198,15 +210,19 @@ def latest_approved(session: Session, case: Case, instrument_id: str) -> Assessm
 def carried_forward(
     instrument: Instrument, previous: Content, confirmed_historical: Collection[str]
 ) -> Content:
-    """A reassessment's starting content: the previous ratings of dynamic items and the plan;
-    historical items only where the caseworker confirmed them. The judgement starts empty."""
-    historical = instrument.historical_codes
-    items = {
-        code: replace(rating)
-        for code, rating in previous.items.items()
-        if instrument.item(code) is not None
-        and (code not in historical or code in confirmed_historical)
-    }
+    """A reassessment's starting content: the plan, and the historical items the caseworker
+    confirmed as still holding, marked as carried. Every other item starts unrated, to be
+    looked at again beside its previous rating (an instrument without historical sections
+    carries no item at all); the judgement starts empty."""
+    items = {}
+    for item in instrument.items:
+        before = previous_rating(item, previous)
+        if (
+            before is not None
+            and item.code in instrument.historical_codes
+            and item.code in confirmed_historical
+        ):
+            items[item.code] = replace(before, sources=list(before.sources), unchanged=CARRIED)
     return Content(items=items, plan=[replace(entry) for entry in previous.plan])
 
 
@@ -375,10 +391,11 @@ def start_assessment(
     record_version(session, instrument)
     previous = latest_approved(session, case, instrument.id)
     start = Content()
-    carried: list[str] = []
     if previous is not None:
-        carried = sorted(historical.intersection(confirmed_historical))
-        start = carried_forward(instrument, open_content(session, vault, case, previous), carried)
+        start = carried_forward(
+            instrument, open_content(session, vault, case, previous), confirmed_historical
+        )
+    carried = sorted(start.items)
     assessment = _new_draft(
         session,
         vault,
@@ -422,9 +439,13 @@ def read_assessment(
     assessment: Assessment,
     purpose: str = "read",
     details: dict[str, object] | None = None,
+    *,
+    with_previous: bool = False,
 ) -> AssessmentView:
     """Decrypt an assessment for display; `purpose` ("read" or "print") names the audit action,
-    `details` (validated codes and ids only) go into its entry."""
+    `details` (validated codes and ids only) go into its entry. With `with_previous`, a
+    reassessment comes with the assessment it started from, to rate beside (its read is
+    audited too)."""
     tag = f"case:assessment:{purpose}"
     check_readable(session, user, case, assessment, purpose)
     audit.append(
@@ -435,6 +456,18 @@ def read_assessment(
         object_id=assessment.id,
         details=details,
     )
+    previous = None
+    if with_previous:
+        previous = _previous_of(session, vault, case, assessment)
+        if previous is not None:
+            audit.append(
+                session,
+                user.as_actor(),
+                "case:assessment:read",
+                object_type="assessment",
+                object_id=previous.assessment.id,
+                details={"purpose": "reassessment"},
+            )
     rows = session.execute(
         select(ReviewDecision, User.display_name)
         .join(User, User.id == ReviewDecision.author_id)
@@ -459,7 +492,21 @@ def read_assessment(
         _open_text(session, vault, case, assessment, "eligibility_reason"),
         _open_text(session, vault, case, assessment, "correction_reason"),
         session.scalar(select(User.display_name).where(User.id == assessment.created_by_id)) or "",
+        previous,
     )
+
+
+def _previous_of(
+    session: Session, vault: Vault, case: Case, assessment: Assessment
+) -> PreviousView | None:
+    """The assessment a reassessment started from (sealed under the same case key); None for
+    any other kind of assessment."""
+    if assessment.kind != AssessmentKind.REASSESSMENT or assessment.previous_id is None:
+        return None
+    previous = session.get(Assessment, assessment.previous_id)
+    if previous is None or previous.case_id != case.id:
+        return None
+    return PreviousView(previous, open_content(session, vault, case, previous))
 
 
 def _open_text(
@@ -514,7 +561,14 @@ def submit_assessment(
     if not policy.can_edit_assessment(user, case):
         raise _refuse(session, user, "case:assessment:submit", assessment.id)
     new_state = _transition(assessment, Action.SUBMIT)
-    problems = case_problems(instrument, open_content(session, vault, case, assessment))
+    # Items marked unchanged are checked against the previous assessment: decrypted for the
+    # check only, never shown, so the submit entry below stands for this use.
+    previous = _previous_of(session, vault, case, assessment)
+    problems = case_problems(
+        instrument,
+        open_content(session, vault, case, assessment),
+        None if previous is None else previous.content,
+    )
     if problems:
         raise IncompleteAssessment(problems)
     with _single_writer(session, EDITED_ELSEWHERE):

@@ -29,6 +29,7 @@ from riskassess.assessments.forms import (
 )
 from riskassess.assessments.models import Assessment
 from riskassess.assessments.report import ReportView, read_report
+from riskassess.assessments.sections import after_saving, domain_or_404
 from riskassess.assessments.workflow import Action, State, allowed
 from riskassess.cases import policy as cases_policy
 from riskassess.cases.models import Case
@@ -91,6 +92,10 @@ class SectionLinks:
 
     def voices(self) -> str:
         return url_for("record.voices", assessment_id=self.assessment_id)
+
+    def after_sections(self) -> str:
+        """After the ratings, the views of the child and the guardians."""
+        return self.voices()
 
     def summary(self) -> str:
         return url_for("assessments.show", assessment_id=self.assessment_id)
@@ -285,17 +290,20 @@ def _render_report(case: Case, instrument: Instrument, printed: ReportView) -> s
 
 
 def _editable(
-    assessment_id: uuid.UUID,
+    assessment_id: uuid.UUID, *, with_previous: bool = False
 ) -> tuple[Assessment, Case, Instrument, services.AssessmentView] | Response:
-    """Load an assessment for editing, or the redirect to its page when it cannot be edited."""
+    """Load an assessment for editing, or the redirect to its page when it cannot be edited.
+    `with_previous`: a reassessment comes with the assessment it started from."""
     assessment, case, instrument = load_assessment(assessment_id)
     if not policy.can_edit_assessment(user(), case):
         services.deny_assessment(db(), user(), "case:assessment:update", assessment)
         abort(403)
-    view = services.read_assessment(db(), vault(), user(), case, assessment)
     if not allowed(State(assessment.state), Action.EDIT):
         flash(_("This assessment can no longer be changed."), "error")
         return _to_show(assessment)
+    view = services.read_assessment(
+        db(), vault(), user(), case, assessment, with_previous=with_previous
+    )
     return assessment, case, instrument, view
 
 
@@ -312,32 +320,28 @@ def _save(case: Case, assessment: Assessment, content: Content, based_on: int) -
 @bp.route("/assessments/<uuid:assessment_id>/rate/<domain_code>", methods=["GET", "POST"])
 @require(Permission.ASSESSMENT_EDIT)
 def rate(assessment_id: uuid.UUID, domain_code: str) -> Response | str:
-    loaded = _editable(assessment_id)
+    """One section's ratings. A reassessment shows each item's previous rating beside it."""
+    loaded = _editable(assessment_id, with_previous=True)
     if isinstance(loaded, Response):
         return loaded
     assessment, case, instrument, view = loaded
     content = view.content
-    codes = [d.code for d in instrument.domains]
-    if domain_code not in codes:
-        abort(404)
-    domain = instrument.domains[codes.index(domain_code)]
-    form = domain_form(instrument, domain, locale(), content, assessment.lock_version)
+    domain = domain_or_404(instrument, domain_code)
+    previous = view.previous
+    form = domain_form(
+        instrument,
+        domain,
+        locale(),
+        content,
+        assessment.lock_version,
+        previous=None if previous is None else previous.content,
+    )
     error = None
     if form.validate_on_submit():
         error = _save(case, assessment, form.apply(content), form.based_on_version())
         if error is None:
-            if "next" not in request.form:
-                target = url_for(
-                    "assessments.rate", assessment_id=assessment.id, domain_code=domain.code
-                )
-            elif domain is instrument.domains[-1]:
-                target = url_for("record.voices", assessment_id=assessment.id)
-            else:
-                following = codes[codes.index(domain_code) + 1]
-                target = url_for(
-                    "assessments.rate", assessment_id=assessment.id, domain_code=following
-                )
-            return redirect(target)
+            links = assessment_links(assessment)
+            return redirect(after_saving(links, instrument, domain, "next" in request.form))
     elif form.is_submitted():
         error = _("Nothing was saved. Correct the marked fields.")
     return render_template(
@@ -350,6 +354,7 @@ def rate(assessment_id: uuid.UUID, domain_code: str) -> Response | str:
         sections=section_progress(instrument, content),
         error=error,
         returned=view.returned_with,
+        previous=previous,
     )
 
 
@@ -416,6 +421,26 @@ def _explain(exc: services.IncompleteAssessment) -> None:
         )
     if no_rationale:
         flash(_("Rationale missing: %(items)s.", items=", ".join(no_rationale)), "error")
+    not_previous = [p.item for p in exc.problems if p.kind == "not_previous" and p.item]
+    if not_previous:
+        flash(
+            _(
+                "Marked as unchanged but not rated as in the previous assessment, rate again: "
+                "%(items)s.",
+                items=", ".join(not_previous),
+            ),
+            "error",
+        )
+    stale = [p.item for p in exc.problems if p.kind == "no_fresh_note" and p.item]
+    if stale:
+        flash(
+            _(
+                "Confirmed as unchanged with the previous rationale only, write what you "
+                "checked this time: %(items)s.",
+                items=", ".join(stale),
+            ),
+            "error",
+        )
     if any(p.kind in ("no_judgement", "invalid_judgement", "no_reason") for p in exc.problems):
         flash(_("The overall judgement and its reasons are needed."), "error")
     for problem in exc.problems:

@@ -32,6 +32,7 @@ from werkzeug.wrappers import Response
 from riskassess.accounts.throttle import failed, limiter, mark_failed
 from riskassess.assessments.content import Content, section_progress, summarize
 from riskassess.assessments.forms import domain_form, judgement_form
+from riskassess.assessments.sections import after_saving, domain_or_404
 from riskassess.core.permissions import Permission
 from riskassess.errors import DomainError, EditConflict
 from riskassess.instruments.definition import Instrument
@@ -319,6 +320,9 @@ class CourseLinks:
     def judgement(self) -> str:
         return self._to("training.judgement")
 
+    def after_sections(self) -> str:
+        return self.judgement()
+
     def summary(self) -> str:
         return self._to("training.vignette")
 
@@ -389,10 +393,7 @@ def rate(vignette_id: str, version: str, domain_code: str) -> Response | str:
     if isinstance(loaded, Response):
         return loaded
     found, vig, instrument, rating = loaded
-    codes = [d.code for d in instrument.domains]
-    if domain_code not in codes:
-        abort(404)
-    domain = instrument.domains[codes.index(domain_code)]
+    domain = domain_or_404(instrument, domain_code)
     content = rating.read()
     links = CourseLinks(vig)
     form = domain_form(instrument, domain, locale(), content, rating.lock_version)
@@ -400,11 +401,7 @@ def rate(vignette_id: str, version: str, domain_code: str) -> Response | str:
     if form.validate_on_submit():
         error = _save(found, rating, form.apply(content), form.based_on_version())
         if error is None:
-            if "next" not in request.form:
-                return redirect(links.rate(domain.code))
-            if domain is instrument.domains[-1]:
-                return redirect(links.judgement())
-            return redirect(links.rate(codes[codes.index(domain_code) + 1]))
+            return redirect(after_saving(links, instrument, domain, "next" in request.form))
     elif form.is_submitted():
         error = _("Nothing was saved. Correct the marked fields.")
     return render_template(

@@ -193,6 +193,8 @@ def test_caseworker_rates_supervisor_approves_other_unit_is_denied(
             page.locator(f"textarea[name='rationale_{item.code}']").fill(
                 f"Fiktiv motivering för {item.code}."
             )
+            # Sources and the critical flag are folded away until used.
+            page.locator(f"#item-{item.code} details.more summary").click()
             page.locator(f"input[name='sources_{item.code}'][value='records']").check()
             index += 1
         page.get_by_role("button", name="Spara och fortsätt").click()

@@ -206,8 +206,9 @@ def test_reassessment_carries_historical_items_only_when_confirmed(
     assert new is not None and new.kind == "reassessment"
     content = assessments.open_content(db, world.vault, case, new)
     assert content.rating("H1").rating == "high" and content.rating("H2").rating == "high"
+    assert content.rating("H1").unchanged == "carried"
     assert content.rating("H3").rating is None  # historical, not confirmed
-    assert content.rating("K1").rating == "high"  # dynamic items start from the last ratings
+    assert content.rating("K1").rating is None  # dynamic items are rated again
     assert content.judgement_level is None  # the judgement is always made anew
 
 
