@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, aliased
 
 from riskassess.accounts.models import Unit, User
 from riskassess.assessments.content import Content
+from riskassess.assessments.feedback import FeedbackEntry, feedback_of
 from riskassess.assessments.models import Assessment, FollowUp, ReviewDecision
 from riskassess.assessments.services import AssessmentView, DecisionView, open_content
 from riskassess.audit_log.services import LogRow, case_log_rows
@@ -44,6 +45,7 @@ class ExtractAssessment:
     view: AssessmentView
     instrument: Instrument
     follow_ups: list[FollowUpLine]
+    feedback: list[FeedbackEntry]
 
 
 @dataclass(frozen=True)
@@ -185,7 +187,8 @@ def _assessments(
             for f in follow_ups
             if f.assessment_id == assessment.id
         ]
-        result.append(ExtractAssessment(view, instrument_of(assessment), lines))
+        given = feedback_of(session, vault, case, assessment)
+        result.append(ExtractAssessment(view, instrument_of(assessment), lines, given))
     return result
 
 
@@ -346,6 +349,9 @@ def _content_json(instrument: Instrument, content: Content, locale: str) -> dict
         "additional_protective_factors": content.additional_protective,
         "consistency_reasons": dict(content.rule_reasons),
         "plan": [entry.to_json() for entry in content.plan],
+        "investigation": content.investigation.to_json(),
+        "views_heard": content.voices.to_json(),
+        "risk_specification": content.risk.to_json(),
     }
 
 
@@ -420,6 +426,10 @@ def extract_json(extract: RegisterExtract, locale: str) -> dict[str, Any]:
                         "comment": d.comment,
                     }
                     for d in entry.view.decisions
+                ],
+                "feedback": [
+                    {**f.to_json(), "recorded_by": f.author_name, "at": _moment(f.created_dt)}
+                    for f in entry.feedback
                 ],
                 "follow_ups": [
                     {

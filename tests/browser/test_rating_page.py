@@ -80,7 +80,9 @@ def _reassess(browser: Browser, served: Served, *, javascript: bool) -> Page:
     offer = page.locator("section.reassess")
     offer.locator("input[name='carry'][value='H1']").check()
     offer.get_by_role("button", name="Påbörja ombedömningen").click()
-    expect(page).to_have_url(re.compile(r"/assessments/[0-9a-f-]{36}/rate/H$"))
+    # A new draft opens at its link to the investigation; the ratings follow.
+    expect(page).to_have_url(re.compile(r"/assessments/[0-9a-f-]{36}/investigation$"))
+    page.goto(page.url.removesuffix("/investigation") + "/rate/H")
     return page
 
 

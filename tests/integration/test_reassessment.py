@@ -20,7 +20,7 @@ from riskassess.assessments.models import Assessment
 from riskassess.cases.models import Case
 from riskassess.core.audit import AuditEntry, entry_fields
 from tests.conftest import PASSWORD, World, csrf, lock_version
-from tests.integration.casework import approved, staff
+from tests.integration.casework import approved, staff, with_record
 
 PREVIOUS_RATIONALE = "Fiktiv motivering"  # what casework.complete() writes for every item
 # WTForms writes the attributes in order: a checked input starts with it.
@@ -201,7 +201,7 @@ def test_submission_checks_the_marks_against_the_previous_assessment(
     }
     items["K1"] = ItemRating("moderate", PREVIOUS_RATIONALE, unchanged=CONFIRMED)
     items["K2"] = ItemRating("high", "Fiktiv kontroll", unchanged=CONFIRMED)
-    content = Content(items, "moderate", "Fiktiv sammanfattning")
+    content = with_record(Content(items, "moderate", "Fiktiv sammanfattning"))
     assessments.save_assessment(
         world.session, world.vault, team.owner, case, again, content, again.lock_version
     )
@@ -221,10 +221,12 @@ def _approved_earl(world: World, owner: User, supervisor: User, case: Case) -> A
     earl = world.registry.get("earl-20b-style", "1.0")
     assert earl is not None
     assessment = assessments.start_assessment(session, vault, owner, case, earl)
-    content = Content(
-        {item.code: ItemRating(item.scale.levels[1].code, "Fiktiv") for item in earl.items},
-        earl.judgement_levels[1].code,
-        "Fiktiv sammanfattning",
+    content = with_record(
+        Content(
+            {item.code: ItemRating(item.scale.levels[1].code, "Fiktiv") for item in earl.items},
+            earl.judgement_levels[1].code,
+            "Fiktiv sammanfattning",
+        )
     )
     content.rule_reasons = {rule.id: "Fiktiv" for rule in applicable_rules(earl, content)}
     assessments.save_assessment(

@@ -12,11 +12,14 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from riskassess.assessments import feedback
 from riskassess.assessments import services as assessments
+from riskassess.assessments.feedback import FeedbackEntry
 from riskassess.cases import duplicates, retention
 from riskassess.cases import services as cases
 from riskassess.cases.models import Case
 from riskassess.core.audit import AuditEntry
+from riskassess.core.db import utcnow
 from tests.conftest import World, csrf
 from tests.integration.casework import Staff, approved, complete, days, returned, staff
 
@@ -26,6 +29,7 @@ WITHDRAW_REASON = "Fiktivt återkallat-Kråkbär-407"
 INTERVENTION = "Fiktiv insats-Hjortron-552"
 EMERGENCY_NOTE = "Fiktiv nödåtkomst-Lingon-731"
 HOLD_NOTE = "Fiktivt överklagande-Mjölon-903"
+DISAGREEMENT = "Fiktiv invändning-Odon-266"
 
 
 @pytest.fixture
@@ -42,7 +46,9 @@ def arranged(world: World) -> tuple[Staff, Case, str]:
     )
     assessments.withdraw_assessment(session, vault, team.owner, case, first, WITHDRAW_REASON)
     session.commit()
-    approved(world, team.owner, team.supervisor, case, plan=[(INTERVENTION, days(30))])
+    signed = approved(world, team.owner, team.supervisor, case, plan=[(INTERVENTION, days(30))])
+    told = FeedbackEntry(("child",), days(0), "meeting", "disagrees", DISAGREEMENT, "", utcnow())
+    feedback.record_feedback(session, vault, team.owner, case, signed, told)
     pnr = cases.open_identity(session, vault, case).personnummer
     cases.grant_emergency_access(
         session, vault, team.outsider, pnr, "urgent_protection", EMERGENCY_NOTE
@@ -93,6 +99,10 @@ def test_the_printable_extract_holds_everything_decrypted_and_is_audited(
         "Testenhet syd",  # the transfer request's unit, and the emergency access's
         "Test cw.south",
         "sekretessprövning",  # to be reviewed before it is handed out
+        "TEST 2026/0001",  # the case record: the investigation's reference, the views heard
+        "Fiktivt samtal",
+        "Fiktiv syn",
+        DISAGREEMENT,  # the family's disagreement at feedback
     ):
         assert expected in body, expected
     assert "Nödåtkomst till ett ärende" in body  # the access log, with its events
@@ -131,6 +141,11 @@ def test_the_json_file_is_valid_complete_and_named_without_personal_data(
     assert items and all(i["rationale"] == "Fiktiv motivering" for i in items)
     assert second["content"]["plan"][0]["intervention"] == INTERVENTION
     assert second["follow_ups"][0]["plan_row"] == 1
+    assert second["content"]["investigation"]["reference"] == "TEST 2026/0001"
+    assert second["content"]["views_heard"]["child"]["view"] == "Fiktiv syn"
+    assert second["content"]["risk_specification"]["months"] == "6"
+    [told] = second["feedback"]
+    assert told["disagreement"] == DISAGREEMENT and told["to"] == ["child"]
     [access] = data["reasoned_accesses"]
     assert access["kind"] == "emergency" and access["note"] == EMERGENCY_NOTE
     [transfer] = data["transfers"]
