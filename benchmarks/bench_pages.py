@@ -107,8 +107,8 @@ def seed(app: Flask, cases: int, offset: int = 0) -> tuple[uuid.UUID, uuid.UUID]
         vault = Vault(state.keyring)
         today = date.today()
         plan = [
-            PlanEntry(["H1"], "Fiktiv insats", "Fiktiv handläggare", str(today - timedelta(days=3))),
-            PlanEntry(["S1"], "Fiktiv insats", "Fiktiv handläggare", str(today + timedelta(days=60))),
+            PlanEntry(["H1"], "Fiktiv insats", "Fiktiv ansvarig", str(today - timedelta(days=3))),
+            PlanEntry(["S1"], "Fiktiv insats", "Fiktiv ansvarig", str(today + timedelta(days=60))),
         ]  # fmt: skip
         rated = Content(
             {
