@@ -155,6 +155,13 @@ def prepare(url: str, tmp: Path, cases: int) -> dict[str, str]:
         seed(app, min(step, cases - offset), offset=offset)
     print(f"seeded {cases} cases, {3 * cases} assessments in {time.perf_counter() - start:.1f} s")
     app.extensions["riskassess"].session_factory.kw["bind"].dispose()
+    # Statistics and the visibility map as autovacuum keeps them on a live database.
+    import psycopg
+
+    with psycopg.connect(
+        url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True
+    ) as conn:
+        conn.execute("VACUUM ANALYZE")
     return env
 
 
