@@ -30,8 +30,9 @@ from sqlalchemy.engine import Engine
 from riskassess.accounts import services as accounts
 from riskassess.accounts.models import User
 from riskassess.app import create_app
-from riskassess.assessments.content import Content, ItemRating
-from riskassess.assessments.models import Assessment
+from riskassess.assessments.content import Content, ItemRating, PlanEntry
+from riskassess.assessments.models import Assessment, FollowUp, ReviewDecision
+from riskassess.assessments.services import content_hash
 from riskassess.cases.models import Case
 from riskassess.config import load_settings
 from riskassess.core import crypto, migrate
@@ -71,8 +72,21 @@ def counting(engine: Engine) -> Iterator[list[str]]:
         event.remove(engine, "before_cursor_execute", record)
 
 
-def seed(app: Flask, cases: int, offset: int = 0, per_case: int = 3) -> tuple[uuid.UUID, uuid.UUID]:
-    """Bulk-load fictional cases, each with its own data key, and three assessments each."""
+def _assessment_plan(n: int) -> list[str]:
+    """The states of a case's three assessments: half the cases have an approved one (with a
+    plan of two follow-up dates, one overdue), a quarter one waiting for review; every case
+    has a withdrawn one, and those without a submitted one an open draft."""
+    if n % 4 == 0:
+        return ["approved", "submitted", "withdrawn"]
+    if n % 4 == 2:
+        return ["approved", "draft", "withdrawn"]
+    return ["draft", "withdrawn", "withdrawn"]
+
+
+def seed(app: Flask, cases: int, offset: int = 0) -> tuple[uuid.UUID, uuid.UUID]:
+    """Bulk-load fictional cases, each with its own data key and three assessments: approved
+    ones with their decision and plan follow-ups, submitted ones, drafts and withdrawn ones.
+    Returns the first case and its draft (the first case, n = offset, must be even)."""
     state = app.extensions["riskassess"]
     instrument = state.instruments.get("savry-style", "1.0")
     with transaction(state.session_factory) as session:
@@ -82,20 +96,33 @@ def seed(app: Flask, cases: int, offset: int = 0, per_case: int = 3) -> tuple[uu
                 session, state.passwords, SETUP, username="bench.cw", display_name="Bänk",
                 password=PASSWORD, role="caseworker", unit=unit,
             )  # fmt: skip
+            accounts.create_user(
+                session, state.passwords, SETUP, username="bench.sup", display_name="Bänkchef",
+                password=PASSWORD, role="supervisor", unit=unit,
+            )  # fmt: skip
             record_version(session, instrument)
         user = session.scalar(select(User).where(User.username == "bench.cw"))
-        assert user is not None and user.unit_id is not None
+        supervisor = session.scalar(select(User).where(User.username == "bench.sup"))
+        assert user is not None and user.unit_id is not None and supervisor is not None
         vault = Vault(state.keyring)
-        content = Content(
+        today = date.today()
+        plan = [
+            PlanEntry(["H1"], "Fiktiv insats", "Fiktiv ansvarig", str(today - timedelta(days=3))),
+            PlanEntry(["S1"], "Fiktiv insats", "Fiktiv ansvarig", str(today + timedelta(days=60))),
+        ]  # fmt: skip
+        rated = Content(
             {
                 i.code: ItemRating(i.scale.levels[0].code, "Fiktiv motivering")
                 for i in instrument.items
             },
             "low",
             "Fiktiv sammanfattning",
-        ).to_json()
-        key_rows, case_rows, assessment_rows = [], [], []
+            plan=plan,
+        )
+        content, approved_hash = rated.to_json(), content_hash(rated)
+        key_rows, case_rows, assessment_rows, decision_rows, follow_up_rows = [], [], [], [], []
         now = utcnow()
+        first_draft = None
         for n in range(offset, offset + cases):
             key_id, case_id = uuid.uuid4(), uuid.uuid4()
             plain = crypto.new_data_key()
@@ -112,29 +139,67 @@ def seed(app: Flask, cases: int, offset: int = 0, per_case: int = 3) -> tuple[uu
                 "sex": "female" if n % 2 else "male",
             }
             sealed = vault.seal_json(session, key_id, identity, "case_file", "identity", case_id)
+            changed = now - timedelta(seconds=n)
             case_rows.append({
                 "id": case_id, "reference": f"RB-{n:07d}", "unit_id": user.unit_id,
                 "data_key_id": key_id, "created_by_id": user.id, "assigned_to_id": user.id,
-                "status": "open", "created_dt": now, "updated_dt": now - timedelta(seconds=n),
+                "status": "open", "created_dt": now, "updated_dt": changed,
                 "pnr_index": vault.blind_index(identity["personnummer"]),
                 "identity": sealed, "is_protected": False,
             })  # fmt: skip
-            for _ in range(per_case):
+            for position, assessment_state in enumerate(_assessment_plan(n)):
                 assessment_id = uuid.uuid4()
                 body = vault.seal_json(
                     session, key_id, content, "assessment", "content", assessment_id
                 )
+                made = changed - timedelta(days=30 * (3 - position))
+                decided = assessment_state in ("approved", "withdrawn")
                 assessment_rows.append({
                     "id": assessment_id, "case_id": case_id, "instrument_id": instrument.id,
                     "instrument_version": instrument.version,
-                    "instrument_hash": instrument.content_hash, "state": "draft",
-                    "created_by_id": user.id, "created_dt": now, "updated_dt": now,
+                    "instrument_hash": instrument.content_hash, "state": assessment_state,
+                    "created_by_id": user.id, "created_dt": made, "updated_dt": made,
                     "kind": "initial", "lock_version": 1, "content": body,
+                    "submitted_dt": made if assessment_state in ("approved", "submitted") else None,
+                    "decided_by_id": (
+                        supervisor.id if assessment_state == "approved"
+                        else user.id if decided else None
+                    ),
+                    "decided_dt": made if decided else None,
+                    "content_hash": approved_hash if assessment_state == "approved" else None,
                 })  # fmt: skip
-        for table, rows in ((DataKey, key_rows), (Case, case_rows), (Assessment, assessment_rows)):
+                if first_draft is None and assessment_state == "draft":
+                    first_draft = assessment_id
+                if decided:
+                    decision_id = uuid.uuid4()
+                    decision_rows.append({
+                        "id": decision_id, "assessment_id": assessment_id,
+                        "author_id": supervisor.id if assessment_state == "approved" else user.id,
+                        "decision": "approve" if assessment_state == "approved" else "withdraw",
+                        "created_dt": made,
+                        "comment": vault.seal_json(
+                            session, key_id, "Fiktiv kommentar", "review_decision", "comment",
+                            decision_id,
+                        ),
+                    })  # fmt: skip
+                if assessment_state == "approved":
+                    for row, entry in enumerate(plan):
+                        follow_up_rows.append({
+                            "id": uuid.uuid4(), "case_id": case_id,
+                            "assessment_id": assessment_id, "plan_row": row,
+                            "due_on": date.fromisoformat(entry.follow_up),
+                        })  # fmt: skip
+        for table, rows in (
+            (DataKey, key_rows),
+            (Case, case_rows),
+            (Assessment, assessment_rows),
+            (ReviewDecision, decision_rows),
+            (FollowUp, follow_up_rows),
+        ):
             for start in range(0, len(rows), 2000):
                 session.execute(insert(table), rows[start : start + 2000])
-        return case_rows[0]["id"], assessment_rows[0]["id"]
+        assert first_draft is not None
+        return case_rows[0]["id"], first_draft
 
 
 def log_in(client: FlaskClient) -> None:

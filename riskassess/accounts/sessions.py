@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from flask import Flask, Request, session
 from flask.sessions import SessionInterface, SessionMixin, session_json_serializer
-from sqlalchemy import delete, or_, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.datastructures import CallbackDict
 from werkzeug.exceptions import HTTPException
@@ -73,12 +73,27 @@ class DatabaseSessionStore:
         self.factory = factory
 
     def load(self, key: str) -> StoredSession | None:
-        with self.factory() as db, db.begin():
-            row = db.get(LoginSession, key)
-            if row is None:
-                return None
-            user = None if row.user_id is None else str(row.user_id)
-            return StoredSession(row.data, user, row.created_dt, row.last_seen_dt)
+        query = select(
+            LoginSession.data,
+            LoginSession.user_id,
+            LoginSession.created_dt,
+            LoginSession.last_seen_dt,
+        ).where(LoginSession.key_hash == key)
+        engine = self.factory.kw["bind"]
+        if engine.dialect.name == "postgresql":
+            # Every request starts here: one statement in autocommit, one round trip, instead
+            # of BEGIN, SELECT and COMMIT. (SQLite's transactions begin with BEGIN IMMEDIATE,
+            # which autocommit would leave open, so it keeps the short transaction.)
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                row = conn.execute(query).first()
+        else:
+            with self.factory() as db, db.begin():
+                row = db.execute(query).first()
+        if row is None:
+            return None
+        data, user_id, created_dt, last_seen_dt = row
+        user = None if user_id is None else str(user_id)
+        return StoredSession(data, user, created_dt, last_seen_dt)
 
     def save(self, key: str, record: StoredSession, ttl: timedelta) -> None:
         values = {

@@ -20,6 +20,10 @@ from riskassess.core.keys import Vault
 from riskassess.instruments.definition import Instrument
 
 CASES_PER_PAGE = 25
+# The list counts at most this many cases beyond the start of the page asked for: counting a
+# whole large unit on every page costs more than the page itself, and "more than 1,000" says
+# enough. A later page counts from its own start, so every page can still be reached.
+COUNT_AHEAD = 1000
 
 
 @dataclass(frozen=True)
@@ -32,9 +36,10 @@ class CaseRow:
 @dataclass(frozen=True)
 class CasePage:
     rows: list[CaseRow]
-    total: int
+    total: int  # the count, or the lower bound it stopped at when `is_more`
     page: int
-    pages: int
+    pages: int  # the last page, or the last counted one when `is_more`
+    is_more: bool = False  # more cases than `total`: the count stopped there
 
 
 def list_cases(
@@ -47,7 +52,7 @@ def list_cases(
     page: int,
     instrument_of: Callable[[Any], Instrument],
     today: date,
-    per_page: int = CASES_PER_PAGE,
+    per_page: int | None = None,
 ) -> CasePage:
     """One page of the unit's cases (or the user's own), newest change first, each with its
     responsible caseworker, its latest assessment and state, and the next follow-up date.
@@ -58,9 +63,21 @@ def list_cases(
         conditions.append(Case.assigned_to_id == user.id)
     if status in (CaseStatus.OPEN, CaseStatus.CLOSED):
         conditions.append(Case.status == status)
-    total = session.scalar(select(func.count()).select_from(Case).where(*conditions)) or 0
+    per_page = per_page or CASES_PER_PAGE
+    page = max(page, 1)
+    limit = (page - 1) * per_page + COUNT_AHEAD
+    counted = (
+        session.scalar(
+            select(func.count()).select_from(
+                select(Case.id).where(*conditions).limit(limit + 1).subquery()
+            )
+        )
+        or 0
+    )
+    is_more = counted > limit
+    total = min(counted, limit)
     pages = max(1, -(-total // per_page))
-    page = min(max(page, 1), pages)
+    page = min(page, pages)
     found = session.execute(
         select(Case, User.display_name)
         .outerjoin(User, User.id == Case.assigned_to_id)
@@ -84,4 +101,4 @@ def list_cases(
         CaseRow(view, name or "", work[view.case.id])
         for view, (_case, name) in zip(views, found, strict=True)
     ]
-    return CasePage(rows, total, page, pages)
+    return CasePage(rows, total, page, pages, is_more)

@@ -18,10 +18,14 @@ from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator, create_engine, event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine, ExceptionContext, make_url
+from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 PG_CONNECT_TIMEOUT = 10  # seconds
+# Pooled PostgreSQL connections are replaced after this long, before the idle timeouts of
+# firewalls and connection poolers cut them.
+PG_POOL_RECYCLE = 1800  # seconds
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -101,7 +105,27 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # An unreachable server fails a request (and /readyz) in seconds, not after TCP's
         # own minutes-long timeout.
         connect_args["connect_timeout"] = PG_CONNECT_TIMEOUT
-    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
+    # No pre-ping: it is a round trip on every checkout, that is on every request. A connection
+    # the server has dropped (a restart, an idle timeout) fails the statement it is used for;
+    # the disconnect is then recognised (`_drop_dead_connections`), that connection and every
+    # older one in the pool are discarded, and the next request connects afresh.
+    kwargs.setdefault("pool_recycle", PG_POOL_RECYCLE)
+    engine = create_engine(url, connect_args=connect_args, **kwargs)
+    event.listen(engine, "handle_error", _drop_dead_connections)
+    return engine
+
+
+def _drop_dead_connections(context: ExceptionContext) -> None:
+    """Treat any error on a connection the driver reports closed as a disconnect, so the pool
+    discards it (SQLAlchemy recognises the common messages itself; this catches the rest)."""
+    if context.is_disconnect or context.connection is None:
+        return
+    try:
+        driver = context.connection.connection.driver_connection
+    except (AttributeError, InvalidRequestError):  # already invalidated or closed
+        return
+    if getattr(driver, "closed", False):
+        context.is_disconnect = True
 
 
 def _configure_sqlite(engine: Engine) -> None:

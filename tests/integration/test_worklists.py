@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, select, update
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 from riskassess.accounts.models import User
 from riskassess.assessments import services as assessments
 from riskassess.assessments.followup import add_months
+from riskassess.cases import listing
 from riskassess.cases.models import Case
 from riskassess.core.audit import AuditEntry
 from tests.conftest import World, csrf
@@ -135,6 +137,32 @@ def test_case_list_queries_do_not_grow_with_the_rows_shown(
         assert response.status_code == 200
         counts.append(len(seen))
     assert counts[0] == counts[1], counts
+
+
+def test_a_large_unit_is_counted_only_so_far_and_every_page_still_reached(
+    client: FlaskClient,
+    world: World,
+    login: Callable[[str], None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The list counts at most COUNT_AHEAD cases beyond the page's start, says "more than",
+    and still leads to every page; the last pages are counted exactly again."""
+    monkeypatch.setattr(listing, "COUNT_AHEAD", 2)
+    monkeypatch.setattr(listing, "CASES_PER_PAGE", 1)
+    team = staff(world)
+    for _n in range(5):
+        world.case(team.owner)
+    login("cw.north")
+    first = client.get("/cases").get_data(as_text=True)
+    assert "Fler än 2 ärenden" in first
+    assert "Sida 1</span>" in first
+    assert 'rel="next"' in first
+    page = client.get("/cases?page=4").get_data(as_text=True)
+    assert "5 ärenden" in page  # 3 before the page + the 2 counted ahead: the whole unit
+    assert "Sida 4 av 5" in page
+    last = client.get("/cases?page=9").get_data(as_text=True)  # past the end: the last page
+    assert "Sida 5 av 5" in last
+    assert 'rel="next"' not in last
 
 
 def test_an_empty_filter_is_not_an_empty_unit(

@@ -124,18 +124,46 @@ def make_entry(
     )
 
 
-def _lock_head(session: Session) -> None:
+_PG_LOCK_SQL = "SELECT pg_advisory_xact_lock(%s), current_setting('transaction_isolation')"
+_PG_HEAD_SQL = "SELECT seq, hash FROM audit_entry ORDER BY seq DESC LIMIT 1"
+
+
+def _check_isolation(isolation: str) -> None:
+    if isolation != "read committed":
+        # Under a snapshot isolation the head read after the lock would predate the lock.
+        raise AuditError(
+            f"audit entries must be appended in READ COMMITTED, not {isolation.upper()}"
+        )
+
+
+def _lock_and_head(session: Session) -> tuple[int, str]:
+    """Take the chain's append lock, then read its head: (seq, hash) of the newest entry.
+
+    SQLite: BEGIN IMMEDIATE already holds the database's write lock. PostgreSQL: a
+    transaction-scoped advisory lock, in READ COMMITTED, then the head. With psycopg the two
+    statements go in one pipeline, one round trip: the server still runs them one after the
+    other, and in READ COMMITTED the head's statement takes its snapshot only when it starts,
+    after the lock is held, so it sees every entry committed before the lock was granted."""
     if session.get_bind().dialect.name != "postgresql":
-        return  # SQLite: BEGIN IMMEDIATE already holds the database's write lock
+        return _head(session)
+    driver: Any = session.connection().connection.driver_connection
+    if hasattr(driver, "pipeline"):
+        with driver.cursor() as lock, driver.cursor() as head:
+            with driver.pipeline():  # both sent at once; the results arrive at the block end
+                lock.execute(_PG_LOCK_SQL, (_PG_AUDIT_LOCK,))
+                head.execute(_PG_HEAD_SQL)
+            isolation = lock.fetchone()
+            newest = head.fetchone()
+        _check_isolation(isolation[1])
+        if newest is not None:
+            return int(newest[0]), str(newest[1])
+        return _head(session)  # every entry pruned: the last pruned one is the head
     isolation = session.execute(
         text("SELECT pg_advisory_xact_lock(:key), current_setting('transaction_isolation')"),
         {"key": _PG_AUDIT_LOCK},
     ).one()[1]
-    if isolation != "read committed":
-        # Under a snapshot isolation the head read below would predate the lock.
-        raise AuditError(
-            f"audit entries must be appended in READ COMMITTED, not {isolation.upper()}"
-        )
+    _check_isolation(isolation)
+    return _head(session)
 
 
 def _head(session: Session) -> tuple[int, str]:
@@ -229,8 +257,7 @@ def _write_entries(session: Session, pending: Sequence[_Pending]) -> list[AuditE
     """Write the entries after the chain's head, in order, under the append lock."""
     if not pending:
         return []
-    _lock_head(session)
-    seq, prev_hash = _head(session)
+    seq, prev_hash = _lock_and_head(session)
     written: list[tuple[AuditEntry, Mapping[str, Any] | None]] = []
     for item in pending:
         seq += 1

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlalchemy.orm import Session
 
-from riskassess.core.audit.chain import _head, _lock_head
+from riskassess.core.audit.chain import _lock_and_head
 from riskassess.core.audit.models import AuditError, AuditPrune
 from riskassess.core.db import utcnow
 
@@ -74,8 +74,7 @@ class Checkpoint:
 
 def head_checkpoint(session: Session) -> Checkpoint:
     """The current head, read after the append lock so no writer is half-way."""
-    _lock_head(session)
-    seq, entry_hash = _head(session)
+    seq, entry_hash = _lock_and_head(session)
     if seq == 0:
         raise AuditError("The audit log is empty; there is nothing to sign.")
     return Checkpoint(seq, entry_hash, _stamp(utcnow()))
