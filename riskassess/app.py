@@ -161,6 +161,7 @@ def _register_blueprints(app: Flask) -> None:
     from riskassess.audit_log.views import bp as audit_log
     from riskassess.cases.views import bp as cases
     from riskassess.instruments.views import bp as instruments
+    from riskassess.reports.views import bp as reports
     from riskassess.rights.views import bp as rights
     from riskassess.training.views import bp as training
 
@@ -178,6 +179,7 @@ def _register_blueprints(app: Flask) -> None:
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     app.register_blueprint(audit_log)
+    app.register_blueprint(reports)
 
 
 def _error_page(code: int, **context: Any) -> tuple[str, int]:

@@ -34,6 +34,7 @@ ROLE_LABELS = {
     "trainer": _l("Trainer"),
     "admin": _l("Administrator"),
     "auditor": _l("Auditor"),
+    "manager": _l("Manager"),
 }
 
 

@@ -53,6 +53,7 @@ HOME_BY_ROLE = {
     Role.TRAINER: "instruments.list_instruments",
     Role.ADMIN: "accounts.list_users",
     Role.AUDITOR: "audit_log.search",
+    Role.MANAGER: "reports.statistics",
 }
 
 

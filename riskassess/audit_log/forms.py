@@ -60,6 +60,8 @@ ACTION_LABELS = {
     "admin:user:list": _l("Listed the user accounts"),
     "admin:database:restore": _l("Restored the database from a backup"),
     "case:assessment_feedback:create": _l("Recorded feedback of an assessment to the family"),
+    "report:statistics:read": _l("Viewed follow-up statistics"),
+    "report:statistics:export": _l("Exported follow-up statistics"),
     "case:case:create": _l("Created a case"),
     "case:case:list": _l("Listed the unit's cases"),
     "case:case:read": _l("Opened a case"),

@@ -49,6 +49,10 @@ class Permission(StrEnum):
     COURSE_RUN = "training:course:manage"
     # The information text for children and guardians (GDPR art. 13/14); reading is public.
     INFORMATION_TEXT_EDIT = "admin:information_text:update"
+    # Follow-up statistics without names: aggregates of approved assessments, small counts
+    # hidden (reports/). Supervisors for their own unit, managers for every unit.
+    REPORT_READ = "report:statistics:read"
+    REPORT_EXPORT = "report:statistics:export"
 
 
 class Role(StrEnum):
@@ -57,6 +61,8 @@ class Role(StrEnum):
     TRAINER = "trainer"
     ADMIN = "admin"
     AUDITOR = "auditor"
+    # Enhetschef or förvaltning: follows up across units, never sees a case.
+    MANAGER = "manager"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -95,6 +101,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.CASE_ASSIGN,
             Permission.FOLLOW_UP_DONE,
             Permission.CASE_REGISTER_EXTRACT,
+            Permission.REPORT_READ,
+            Permission.REPORT_EXPORT,
         }
     ),
     # Trainers work with fictional vignettes only; they never see case data.
@@ -118,6 +126,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.CASE_ACCESS_LOG_READ,
             Permission.INSTRUMENT_READ,
         }
+    ),
+    # Managers see aggregates of every unit, never a case, a name or a single assessment.
+    Role.MANAGER: frozenset(
+        {Permission.REPORT_READ, Permission.REPORT_EXPORT, Permission.INSTRUMENT_READ}
     ),
 }
 

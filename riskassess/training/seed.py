@@ -41,6 +41,7 @@ DEMO_USERS = (
     ("utbildare", "trainer", None, "Ulla Utbildare (demo)"),
     ("admin", "admin", None, "Adam Admin (demo)"),
     ("granskare", "auditor", None, "Greta Granskare (demo)"),
+    ("enhetschef", "manager", None, "Elin Enhetschef (demo)"),
 )
 # The register of trained raters: username, instrument id, years ago, course. Hanna is trained
 # in SAVRY only, so the demo shows both the plain start and the warning (EARL-20B for Leo);

@@ -39,6 +39,7 @@ ROLES = (
     "trainer",
     "admin",
     "auditor",
+    "manager",
 )
 USERNAMES = {
     "caseworker": "cw.north",
@@ -47,6 +48,7 @@ USERNAMES = {
     "trainer": "trainer",
     "admin": "admin",
     "auditor": "auditor",
+    "manager": "manager",
 }
 LOGIN = "login"  # anonymous visitors are sent to the login page
 
@@ -264,6 +266,14 @@ MATRIX: dict[str, Route] = {
         _only({"supervisor": 302}),
         (("decision", "approve"), ("comment", ""), ("password", PASSWORD)),
     ),
+    # Aggregates only: a supervisor's own unit, every unit for a manager.
+    "reports.statistics": Route("GET", "/reports", _only({"supervisor": 200, "manager": 200})),
+    "reports.export": Route(
+        "POST",
+        "/reports.csv",
+        _only({"supervisor": 200, "manager": 200}),
+        (("date_from", "2026-01-01"), ("date_to", "2026-06-30"), ("instrument", "savry-style@1.0")),
+    ),
     "audit_log.search": Route("GET", "/audit", _only({"auditor": 200})),
     "audit_log.export": Route("POST", "/audit/export", _only({"auditor": 200})),
     "audit_log.unusual": Route("GET", "/audit/unusual", _only({"auditor": 200})),
@@ -338,6 +348,7 @@ def _arrange(world: World) -> dict[str, str]:
     trainer = world.user("trainer", "trainer", None)
     world.user("admin", "admin", None)
     auditor = world.user("auditor", "auditor", None)
+    world.user("manager", "manager", None)
     case = world.case(owner)
     instrument = world.registry.get("savry-style", "1.0")
     assert instrument is not None

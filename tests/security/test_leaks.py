@@ -59,7 +59,7 @@ REFERENCE = "Diarienummer-Lingonris-2291"
 CHILD_VIEW = "Barnets-syn-Mjölonris-3307"
 GUARDIAN_VIEW = "Vårdnadshavarens-syn-Ljung-4418"
 # Roles that must never see this child: every byte they receive is searched.
-WITHOUT_ACCESS = ("anonymous", "caseworker_other_unit", "trainer", "admin")
+WITHOUT_ACCESS = ("anonymous", "caseworker_other_unit", "trainer", "admin", "manager")
 
 
 def _pnr_forms(normalized: str) -> list[str]:

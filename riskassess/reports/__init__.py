@@ -1,0 +1,1 @@
+"""Follow-up statistics for managers: aggregates only, with small cells suppressed."""

@@ -1,0 +1,197 @@
+"""Follow-up statistics, checked against a hand-made data set whose answers were worked out by
+hand, with small counts hidden and the hidden ones impossible to work out.
+
+The data set: SAVRY-style assessments approved today.
+- Enhet nord, twelve girls: judgement low 5, moderate 6, high 1.
+- Enhet syd, twelve boys: low 7, moderate 0, high 5.
+- Not counted: an approved assessment of nord from two years ago (outside the period), and a
+  draft in syd.
+
+By unit, as the manager sees it, before suppression:
+
+           low  moderate  high | total
+    nord     5         6     1 |    12
+    syd      7         0     5 |    12
+    total   12         6     6 |    24
+
+The 1 is small. A reader knows a small count lies from 1 to 4 and any other hidden count is at
+least 5. Hiding only the 1 gives it away (12 - 5 - 6). Every cycle that could move it must
+pass nord's row and the high column: in the row, not nord-low (5 - 1 = 4 would be small) but
+nord-moderate (6) or the row total (12); in the column, not syd-high (5 - 1) but the high
+total (6). The cheapest closing cycle is nord-high, nord-moderate, moderate total, high total:
+6 + 6 + 6 = 18 hidden; through the row total it costs at least 12 + 6 + more. So:
+
+           low  moderate  high | total
+    nord     5         x    <5 |    12
+    syd      7         0     5 |    12
+    total   12         x     x |    24
+
+and the 1 can still be 1 or 2 (nord: 5 + x + <5 = 12, x at least 5). By sex it is the same
+table (nord's children are girls, syd's boys). A supervisor of nord sees nord only: the
+high total is then 1 itself, small, and the same cycle hides moderate and its total.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from flask.testing import FlaskClient
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from riskassess.accounts.models import User
+from riskassess.assessments import services as assessments
+from riskassess.assessments.content import Content, ItemRating
+from riskassess.assessments.models import Assessment
+from riskassess.cases.models import Case
+from riskassess.core.audit import AuditEntry, entry_fields
+from tests.conftest import PASSWORD, World, csrf
+from tests.integration.casework import with_record
+
+SAVRY = ("savry-style", "1.0")
+TODAY = datetime.now(UTC).date()
+FIRST, LAST = TODAY - timedelta(days=30), TODAY + timedelta(days=1)
+PERIOD = f"date_from={FIRST}&date_to={LAST}&instrument=savry-style@1.0"
+NORD = ["low"] * 5 + ["moderate"] * 6 + ["high"]
+SYD = ["low"] * 7 + ["high"] * 5
+
+
+def _assess(
+    world: World, owner: User, boss: User, case: Case, level: str, approve: bool
+) -> Assessment:
+    instrument = world.registry.get(*SAVRY)
+    assert instrument is not None
+    session, vault = world.session, world.vault
+    assessment = assessments.start_assessment(session, vault, owner, case, instrument)
+    items = {
+        item.code: ItemRating(item.scale.levels[0].code, "Fiktiv") for item in instrument.items
+    }
+    content = with_record(Content(items, level, "Fiktiv"))
+    content.rule_reasons = {rule.id: "Fiktiv" for rule in instrument.rules}
+    assessments.save_assessment(session, vault, owner, case, assessment, content, 1)
+    if approve:
+        assessments.submit_assessment(session, vault, owner, case, assessment, instrument)
+        assessments.approve_assessment(
+            session, vault, world.passwords, boss, case, assessment, "", PASSWORD
+        )
+    session.commit()
+    return assessment
+
+
+def _arrange(world: World) -> None:
+    nord, syd = world.unit("nord"), world.unit("syd")
+    cw_nord = world.user("cw.nord", "caseworker", nord)
+    cw_syd = world.user("cw.syd", "caseworker", syd)
+    sup_nord = world.user("sup.nord", "supervisor", nord)
+    sup_syd = world.user("sup.syd", "supervisor", syd)
+    world.user("chef", "manager", None)
+    for level in NORD:
+        _assess(world, cw_nord, sup_nord, world.case(cw_nord, sex="female"), level, True)
+    for level in SYD:
+        _assess(world, cw_syd, sup_syd, world.case(cw_syd, sex="male"), level, True)
+    old = _assess(world, cw_nord, sup_nord, world.case(cw_nord, sex="female"), "high", True)
+    long_ago = datetime.now(UTC) - timedelta(days=730)
+    world.session.execute(
+        update(Assessment).where(Assessment.id == old.id).values(decided_dt=long_ago)
+    )
+    _assess(world, cw_syd, sup_syd, world.case(cw_syd, sex="male"), "high", False)
+    world.session.commit()
+
+
+def _cells(page: str, caption: str) -> list[list[str]]:
+    """The table with this caption as text, header row left out, row labels kept."""
+    table = page[page.index(f"<caption>{caption}</caption>") :]
+    table = table[: table.index("</table>")]
+    rows = re.findall(r"<tr>(.*?)</tr>", table, flags=re.S)[1:]
+    cell = re.compile(r"<t[hd][^>]*>(.*?)</t[hd]>", flags=re.S)
+    return [
+        [html.unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in cell.findall(row)]
+        for row in rows
+    ]
+
+
+def test_the_manager_sees_every_unit_with_small_counts_protected(
+    client: FlaskClient, world: World, db: Session, login: Callable[[str], None]
+) -> None:
+    _arrange(world)
+    login("chef")
+    page = client.get(f"/reports?{PERIOD}").get_data(as_text=True)
+    assert _cells(page, "Sammanfattande bedömning per enhet") == [
+        ["Testenhet nord", "5", "x", "<5", "12"],
+        ["Testenhet syd", "7", "0", "5", "12"],
+        ["Totalt", "12", "x", "x", "24"],
+    ]
+    assert _cells(page, "Sammanfattande bedömning per kön") == [
+        ["Flickor", "5", "x", "<5", "12"],
+        ["Pojkar", "7", "0", "5", "12"],
+        ["Totalt", "12", "x", "x", "24"],
+    ]
+    assert _cells(page, "Slag av bedömning per enhet") == [
+        ["Testenhet nord", "12", "0", "0", "12"],
+        ["Testenhet syd", "12", "0", "0", "12"],
+        ["Totalt", "24", "0", "0", "24"],
+    ]
+    # Nothing leads to a case.
+    assert "/cases/" not in page and "/assessments/" not in page
+    [entry] = db.scalars(
+        select(AuditEntry).where(AuditEntry.action == "report:statistics:read")
+    ).all()
+    details = entry_fields(entry.body)["details"]
+    assert details["instrument"] == "savry-style" and details["units"] == 2
+
+
+def test_a_supervisor_sees_the_own_unit_only(
+    client: FlaskClient, world: World, login: Callable[[str], None]
+) -> None:
+    _arrange(world)
+    login("sup.nord")
+    page = client.get(f"/reports?{PERIOD}").get_data(as_text=True)
+    assert _cells(page, "Sammanfattande bedömning per enhet") == [
+        ["Testenhet nord", "5", "x", "<5", "12"],
+        ["Totalt", "5", "x", "<5", "12"],
+    ]
+    assert "Testenhet syd" not in page
+
+
+def test_the_csv_holds_the_same_hidden_counts_and_is_audited(
+    client: FlaskClient, world: World, db: Session, login: Callable[[str], None]
+) -> None:
+    _arrange(world)
+    login("chef")
+    today = datetime.now(UTC).date()
+    form = {
+        "csrf_token": csrf(client, "/reports"),
+        "date_from": (today - timedelta(days=30)).isoformat(),
+        "date_to": today.isoformat(),
+        "instrument": "savry-style@1.0",
+    }
+    response = client.post("/reports.csv", data=form)
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert response.headers["Cache-Control"] == "no-store"
+    lines = response.get_data(as_text=True).splitlines()
+    unit_table = "Sammanfattande bedömning per enhet"
+    assert f"{unit_table},Testenhet nord,Hög,<5" in lines
+    assert f"{unit_table},Testenhet nord,Medel,x" in lines
+    assert f"{unit_table},Totalt,Totalt,24" in lines
+    assert db.scalars(
+        select(AuditEntry).where(AuditEntry.action == "report:statistics:export")
+    ).all()
+
+
+def test_bad_filters_are_explained_and_nobody_else_sees_numbers(
+    app: object, client: FlaskClient, world: World, login: Callable[[str], None]
+) -> None:
+    _arrange(world)
+    login("chef")
+    page = client.get("/reports?date_from=2026-05-01&date_to=2026-04-01&instrument=savry-style@1.0")
+    assert page.status_code == 200
+    assert "Perioden slutar innan den börjar." in page.get_data(as_text=True)
+    assert "<caption>" not in page.get_data(as_text=True)
+    odd = client.get("/reports?date_from=x&date_to=2026-04-01&instrument=nope")
+    assert odd.status_code == 200 and "<caption>" not in odd.get_data(as_text=True)
+    client.post("/logout", data={"csrf_token": csrf(client, "/reports")})
+    login("cw.nord")
+    assert client.get("/reports").status_code == 403
