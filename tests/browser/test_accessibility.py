@@ -272,6 +272,8 @@ def test_caseworker_pages(browser: Browser, demo: DemoPages, walks: list[Walk], 
     # Submitting the unfinished draft: refused, with what is missing.
     walk.page.locator("form[action$='/submit'] button").click()
     walk.check("submit-refused")
+    walk.visit("investigation", f"{draft}/investigation")
+    walk.visit("voices", f"{draft}/voices")
     for number, code in enumerate(demo.domains):
         name = "rate-first-section" if number == 0 else f"rate-{code}"
         walk.visit(name, f"{draft}/rate/{code}")
@@ -307,6 +309,17 @@ def test_supervisor_pages(browser: Browser, demo: DemoPages, walks: list[Walk], 
     walk.visit("duplicates", "/cases/duplicates")
     walk.visit("transfers", "/cases/transfers")
     walk.visit("case-access-log", f"/cases/{demo.draft.case_id}/access-log")
+    walk.visit("statistics-own-unit", "/reports")
+    assert_clean(walks)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_manager_pages(browser: Browser, demo: DemoPages, walks: list[Walk], lang: str) -> None:
+    walk = start(walks, browser, demo, lang)
+    walk.log_in("enhetschef")
+    walk.visit("statistics", "/reports")
+    walk.visit("statistics-refused-period", "/reports?date_from=2026-05-01&date_to=2026-01-01")
+    walk.visit("forbidden-case-list", "/cases", status=403)
     assert_clean(walks)
 
 
