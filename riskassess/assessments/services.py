@@ -468,6 +468,18 @@ def read_assessment(
                 object_id=previous.assessment.id,
                 details={"purpose": "reassessment"},
             )
+    return decrypted_view(session, vault, case, assessment, previous)
+
+
+def decrypted_view(
+    session: Session,
+    vault: Vault,
+    case: Case,
+    assessment: Assessment,
+    previous: PreviousView | None = None,
+) -> AssessmentView:
+    """An assessment decrypted with its decisions, for a caller that has checked access and
+    written the audit entry of this read (read_assessment, the register extract)."""
     rows = session.execute(
         select(ReviewDecision, User.display_name)
         .join(User, User.id == ReviewDecision.author_id)

@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session, aliased
 from riskassess.accounts.models import Unit, User
 from riskassess.assessments.content import Content
 from riskassess.assessments.feedback import FeedbackEntry, feedback_of
-from riskassess.assessments.models import Assessment, FollowUp, ReviewDecision
-from riskassess.assessments.services import AssessmentView, DecisionView, open_content
+from riskassess.assessments.models import Assessment, FollowUp
+from riskassess.assessments.services import AssessmentView, decrypted_view
 from riskassess.audit_log.services import LogRow, case_log_rows
 from riskassess.cases import retention
 from riskassess.cases import services as cases
@@ -116,40 +116,6 @@ def _names(session: Session, *groups: Iterable[uuid.UUID | None]) -> dict[uuid.U
     )
 
 
-def _decisions(
-    session: Session, vault: Vault, case: Case, assessment: Assessment
-) -> list[DecisionView]:
-    rows = session.execute(
-        select(ReviewDecision, User.display_name)
-        .join(User, User.id == ReviewDecision.author_id)
-        .where(ReviewDecision.assessment_id == assessment.id)
-        .order_by(ReviewDecision.created_dt)
-    ).all()
-    return [
-        DecisionView(
-            row.decision,
-            name,
-            row.created_dt,
-            vault.open_json(
-                session, case.data_key_id, row.comment, "review_decision", "comment", row.id
-            ),
-        )
-        for row, name in rows
-    ]
-
-
-def _sealed_text(
-    session: Session, vault: Vault, case: Case, assessment: Assessment, column: str
-) -> str | None:
-    sealed = getattr(assessment, column)
-    if sealed is None:
-        return None
-    text: str = vault.open_json(
-        session, case.data_key_id, sealed, "assessment", column, assessment.id
-    )
-    return text
-
-
 def _assessments(
     session: Session,
     vault: Vault,
@@ -169,14 +135,7 @@ def _assessments(
     )
     result = []
     for assessment in found:
-        view = AssessmentView(
-            assessment,
-            open_content(session, vault, case, assessment),
-            _decisions(session, vault, case, assessment),
-            _sealed_text(session, vault, case, assessment, "eligibility_reason"),
-            _sealed_text(session, vault, case, assessment, "correction_reason"),
-            names.get(assessment.created_by_id, ""),
-        )
+        view = decrypted_view(session, vault, case, assessment)
         lines = [
             FollowUpLine(
                 f.plan_row,
