@@ -128,11 +128,7 @@ def _assessments(
     follow_ups = session.scalars(
         select(FollowUp).where(FollowUp.case_id == case.id).order_by(FollowUp.plan_row)
     ).all()
-    names = _names(
-        session,
-        (a.created_by_id for a in found),
-        (f.done_by_id for f in follow_ups),
-    )
+    names = _names(session, (f.done_by_id for f in follow_ups))
     result = []
     for assessment in found:
         view = decrypted_view(session, vault, case, assessment)
