@@ -31,15 +31,13 @@ NOT_APPROVED = N_("Feedback can be recorded once the assessment is approved.")
 
 @dataclass(frozen=True)
 class FeedbackEntry:
-    """One feedback, decrypted for display."""
+    """What was fed back to whom, as the caseworker records it."""
 
     to: tuple[str, ...]
     on: date
     how: str
     agreement: str
     disagreement: str
-    author_name: str
-    created_dt: datetime
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -49,6 +47,14 @@ class FeedbackEntry:
             "agreement": self.agreement,
             "disagreement": self.disagreement,
         }
+
+
+@dataclass(frozen=True)
+class RecordedFeedback(FeedbackEntry):
+    """A feedback as stored, decrypted for display, with who recorded it and when."""
+
+    author_name: str
+    created_dt: datetime
 
 
 def record_feedback(
@@ -104,7 +110,7 @@ def record_feedback(
 
 def feedback_of(
     session: Session, vault: Vault, case: Case, assessment: Assessment
-) -> list[FeedbackEntry]:
+) -> list[RecordedFeedback]:
     """The feedback recorded for an assessment, oldest first. The caller has checked and
     audited the read of the assessment it belongs to."""
     rows = session.execute(
@@ -119,7 +125,7 @@ def feedback_of(
             session, case.data_key_id, row.content, "assessment_feedback", "content", row.id
         )
         entries.append(
-            FeedbackEntry(
+            RecordedFeedback(
                 tuple(raw["to"]),
                 date.fromisoformat(raw["on"]),
                 raw["how"],

@@ -114,8 +114,6 @@ def record_feedback(assessment_id: uuid.UUID) -> Response | str:
         form.how.data,
         form.agreement.data,
         (form.disagreement.data or "").strip(),
-        "",
-        assessment.updated_dt,
     )
     try:
         feedback.record_feedback(db(), vault(), user(), case, assessment, entry)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, aliased
 
 from riskassess.accounts.models import Unit, User
 from riskassess.assessments.content import Content
-from riskassess.assessments.feedback import FeedbackEntry, feedback_of
+from riskassess.assessments.feedback import RecordedFeedback, feedback_of
 from riskassess.assessments.models import Assessment, FollowUp
 from riskassess.assessments.services import AssessmentView, decrypted_view
 from riskassess.audit_log.services import LogRow, case_log_rows
@@ -45,7 +45,7 @@ class ExtractAssessment:
     view: AssessmentView
     instrument: Instrument
     follow_ups: list[FollowUpLine]
-    feedback: list[FeedbackEntry]
+    feedback: list[RecordedFeedback]
 
 
 @dataclass(frozen=True)

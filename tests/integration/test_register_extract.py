@@ -19,7 +19,6 @@ from riskassess.cases import duplicates, retention
 from riskassess.cases import services as cases
 from riskassess.cases.models import Case
 from riskassess.core.audit import AuditEntry
-from riskassess.core.db import utcnow
 from tests.conftest import World, csrf
 from tests.integration.casework import Staff, approved, complete, days, returned, staff
 
@@ -47,7 +46,7 @@ def arranged(world: World) -> tuple[Staff, Case, str]:
     assessments.withdraw_assessment(session, vault, team.owner, case, first, WITHDRAW_REASON)
     session.commit()
     signed = approved(world, team.owner, team.supervisor, case, plan=[(INTERVENTION, days(30))])
-    told = FeedbackEntry(("child",), days(0), "meeting", "disagrees", DISAGREEMENT, "", utcnow())
+    told = FeedbackEntry(("child",), days(0), "meeting", "disagrees", DISAGREEMENT)
     feedback.record_feedback(session, vault, team.owner, case, signed, told)
     pnr = cases.open_identity(session, vault, case).personnummer
     cases.grant_emergency_access(
