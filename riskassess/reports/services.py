@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from riskassess.accounts.models import Unit, User
+from riskassess.assessments.bbic import Voices
 from riskassess.assessments.models import Assessment, AssessmentKind
 from riskassess.assessments.services import open_content
 from riskassess.assessments.workflow import State
@@ -30,6 +31,9 @@ from riskassess.reports.suppression import SuppressedTable, suppress
 
 SEXES = ("female", "male")
 KINDS = (AssessmentKind.INITIAL, AssessmentKind.REASSESSMENT, AssessmentKind.CORRECTION)
+# Whether the child's own view was recorded: heard, not obtainable (with the reason), or
+# neither (assessments approved before the record asked for it).
+CHILD_VIEW = ("heard", "not_heard", "not_recorded")
 # Approved in the period: still in force, or replaced since by a later approval.
 COUNTED_STATES = (State.APPROVED.value, State.SUPERSEDED.value)
 
@@ -57,6 +61,7 @@ class Report:
     by_unit: SuppressedTable  # rows: units; columns: the judgement levels
     by_sex: SuppressedTable  # rows: SEXES; columns: the judgement levels
     kinds_by_unit: SuppressedTable  # rows: units; columns: KINDS
+    child_view_by_unit: SuppressedTable  # rows: units; columns: CHILD_VIEW
 
 
 def visible_units(session: Session, user: User) -> list[Unit]:
@@ -109,14 +114,17 @@ def make_report(
     judged: Counter[tuple[object, str]] = Counter()
     by_sex: Counter[tuple[str, str]] = Counter()
     kinds: Counter[tuple[object, str]] = Counter()
+    voices: Counter[tuple[object, str]] = Counter()
     sex_of: dict[object, str] = {}
     for assessment, case in _counted(session, instrument, period, units):
-        level = open_content(session, vault, case, assessment).judgement_level or ""
+        content = open_content(session, vault, case, assessment)
+        level = content.judgement_level or ""
         if case.id not in sex_of:
             sex_of[case.id] = open_identity(session, vault, case).sex
         judged[case.unit_id, level] += 1
         by_sex[sex_of[case.id], level] += 1
         kinds[case.unit_id, assessment.kind] += 1
+        voices[case.unit_id, _child_view(content.voices)] += 1
     audit.append(
         session,
         user.as_actor(),
@@ -137,4 +145,11 @@ def make_report(
         suppress([[judged[u.id, lvl] for lvl in levels] for u in units]),
         suppress([[by_sex[sex, lvl] for lvl in levels] for sex in SEXES]),
         suppress([[kinds[u.id, kind] for kind in KINDS] for u in units]),
+        suppress([[voices[u.id, code] for code in CHILD_VIEW] for u in units]),
     )
+
+
+def _child_view(voices: Voices) -> str:
+    if voices.child.is_recorded:
+        return "heard"
+    return "not_heard" if voices.child_not_heard.strip() else "not_recorded"

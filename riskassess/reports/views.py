@@ -20,6 +20,11 @@ from riskassess.reports.suppression import Cell, SuppressedTable
 from riskassess.web import db, locale, require, state, user, vault
 
 SEX_LABELS = {"female": _l("Girls"), "male": _l("Boys")}
+CHILD_VIEW_LABELS = {
+    "heard": _l("Recorded"),
+    "not_heard": _l("Could not be obtained"),
+    "not_recorded": _l("Not recorded"),
+}
 
 bp = Blueprint("reports", __name__)
 
@@ -58,7 +63,11 @@ def statistics() -> str:
     export_form = ReportExportForm(instruments, locale(), formdata=None, data=form.data)
     export_form.instrument.data = form.instrument.data
     return render_template(
-        "reports/statistics.html", form=form, report=report, export_form=export_form
+        "reports/statistics.html",
+        form=form,
+        report=report,
+        export_form=export_form,
+        child_view_labels=[str(CHILD_VIEW_LABELS[code]) for code in services.CHILD_VIEW],
     )
 
 
@@ -104,6 +113,8 @@ def export() -> Response:
     writer.writerows(_rows(_("Overall judgement by unit"), report.by_unit, units, levels))
     writer.writerows(_rows(_("Overall judgement by sex"), report.by_sex, sexes, levels))
     writer.writerows(_rows(_("Kind of assessment by unit"), report.kinds_by_unit, units, kinds))
+    views = [str(CHILD_VIEW_LABELS[code]) for code in services.CHILD_VIEW]
+    writer.writerows(_rows(_("The child's view by unit"), report.child_view_by_unit, units, views))
     name = f"riskassess-uppfoljning-{report.period.first}-{report.period.last}.csv"
     return Response(
         buffer.getvalue(),

@@ -27,8 +27,16 @@ total (6). The cheapest closing cycle is nord-high, nord-moderate, moderate tota
     total   12         x     x |    24
 
 and the 1 can still be 1 or 2 (nord: 5 + x + <5 = 12, x at least 5). By sex it is the same
-table (nord's children are girls, syd's boys). A supervisor of nord sees nord only: the
-high total is then 1 itself, small, and the same cycle hides moderate and its total.
+table (nord's children are girls, syd's boys).
+
+The child's view: in nord ten children were heard and two could not be (a reason given); in
+syd all twelve were heard. The 2 and its column total 2 are small; the cheapest cycle through
+them runs through nord's heard (10) and the heard total (22), cost 32 (through nord's row total
+and the grand total it would cost 36). So: nord x, <5, 0 | 12; syd 12, 0, 0 | 12; total x,
+<5, 0 | 24, and the 2 can be anything from 1 to 4 (x = 12 - it).
+
+A supervisor of nord sees nord only: the high total is then 1 itself, small, and the same
+cycle hides moderate and its total.
 """
 
 from __future__ import annotations
@@ -36,6 +44,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from flask.testing import FlaskClient
@@ -44,6 +53,7 @@ from sqlalchemy.orm import Session
 
 from riskassess.accounts.models import User
 from riskassess.assessments import services as assessments
+from riskassess.assessments.bbic import HeardView
 from riskassess.assessments.content import Content, ItemRating
 from riskassess.assessments.models import Assessment
 from riskassess.cases.models import Case
@@ -60,7 +70,13 @@ SYD = ["low"] * 7 + ["high"] * 5
 
 
 def _assess(
-    world: World, owner: User, boss: User, case: Case, level: str, approve: bool
+    world: World,
+    owner: User,
+    boss: User,
+    case: Case,
+    level: str,
+    approve: bool,
+    child_heard: bool = True,
 ) -> Assessment:
     instrument = world.registry.get(*SAVRY)
     assert instrument is not None
@@ -71,6 +87,9 @@ def _assess(
     }
     content = with_record(Content(items, level, "Fiktiv"))
     content.rule_reasons = {rule.id: "Fiktiv" for rule in instrument.rules}
+    if not child_heard:
+        unheard = "Fiktivt: ville inte träffas."
+        content.voices = replace(content.voices, child=HeardView(), child_not_heard=unheard)
     assessments.save_assessment(session, vault, owner, case, assessment, content, 1)
     if approve:
         assessments.submit_assessment(session, vault, owner, case, assessment, instrument)
@@ -88,8 +107,9 @@ def _arrange(world: World) -> None:
     sup_nord = world.user("sup.nord", "supervisor", nord)
     sup_syd = world.user("sup.syd", "supervisor", syd)
     world.user("chef", "manager", None)
-    for level in NORD:
-        _assess(world, cw_nord, sup_nord, world.case(cw_nord, sex="female"), level, True)
+    for n, level in enumerate(NORD):
+        girl = world.case(cw_nord, sex="female")
+        _assess(world, cw_nord, sup_nord, girl, level, True, child_heard=n < 10)
     for level in SYD:
         _assess(world, cw_syd, sup_syd, world.case(cw_syd, sex="male"), level, True)
     old = _assess(world, cw_nord, sup_nord, world.case(cw_nord, sex="female"), "high", True)
@@ -133,6 +153,11 @@ def test_the_manager_sees_every_unit_with_small_counts_protected(
         ["Testenhet nord", "12", "0", "0", "12"],
         ["Testenhet syd", "12", "0", "0", "12"],
         ["Totalt", "24", "0", "0", "24"],
+    ]
+    assert _cells(page, "Barnets syn per enhet") == [
+        ["Testenhet nord", "x", "<5", "0", "12"],
+        ["Testenhet syd", "12", "0", "0", "12"],
+        ["Totalt", "x", "<5", "0", "24"],
     ]
     # Nothing leads to a case.
     assert "/cases/" not in page and "/assessments/" not in page
