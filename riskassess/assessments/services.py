@@ -15,6 +15,8 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -313,18 +315,20 @@ def _new_draft(
 
 
 def note_editor(session: Session, assessment: Assessment, user: User) -> None:
-    """Record that `user` wrote the assessment's content now (see AssessmentEditor)."""
+    """Record that `user` wrote the assessment's content now (see AssessmentEditor): one
+    upsert, as every save of a section runs it (SQLite and PostgreSQL both take ON CONFLICT)."""
     now = utcnow()
-    editor = session.get(AssessmentEditor, (assessment.id, user.id))
-    if editor is None:
-        session.add(
-            AssessmentEditor(
-                assessment_id=assessment.id, user_id=user.id, first_edit_dt=now, last_edit_dt=now
-            )
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(AssessmentEditor).values(
+        assessment_id=assessment.id, user_id=user.id, first_edit_dt=now, last_edit_dt=now
+    )
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[AssessmentEditor.assessment_id, AssessmentEditor.user_id],
+            set_={"last_edit_dt": now},
         )
-    else:
-        editor.last_edit_dt = now
-    session.flush()
+    )
 
 
 class OpenAssessmentExists(DomainError):
