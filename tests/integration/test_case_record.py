@@ -68,6 +68,10 @@ def test_a_new_draft_opens_at_the_investigation_and_saves_it_sealed(
     assert re.search(r'<li aria-current="step"><a href="[^"]*/investigation">', page)
     voices_page = client.get(f"/assessments/{assessment.id}/voices").get_data(as_text=True)
     assert re.search(r'<li aria-current="step"><a href="[^"]*/voices">', voices_page)
+    summary_page = client.get(f"/assessments/{assessment.id}").get_data(as_text=True)
+    assert re.search(
+        rf'<li aria-current="step"><a href="/assessments/{assessment.id}">', summary_page
+    )
 
     shown = _save(
         client,
