@@ -442,7 +442,7 @@ def _explain(exc: services.IncompleteAssessment) -> None:
             "error",
         )
     if any(p.kind in ("no_judgement", "invalid_judgement", "no_reason") for p in exc.problems):
-        flash(_("The overall judgement and its reasons are needed."), "error")
+        flash(_("The overall judgement and its reasons are needed (Judgement and plan)."), "error")
     for problem in exc.problems:
         if problem.kind in RECORD_GAPS:
             flash(str(RECORD_GAPS[problem.kind]), "error")

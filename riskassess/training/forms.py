@@ -3,12 +3,14 @@ CSRF-carrying forms of the buttons."""
 
 from __future__ import annotations
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectChoice, StringField
 from wtforms.validators import DataRequired, Length
 
 from riskassess.assessments.forms import MultiCheckboxField
 from riskassess.forms import BaseForm, OptionalChoice
+from riskassess.instruments.loader import InstrumentRegistry
 from riskassess.training.vignettes import Vignette
 
 NAME_MAX = 40
@@ -16,6 +18,21 @@ NAME_MAX = 40
 
 def vignette_choice(vignette: Vignette) -> str:
     return f"{vignette.id}@{vignette.version}"
+
+
+def _instrument_name(vignette: Vignette, locale: str, instruments: InstrumentRegistry) -> str:
+    """The vignette's instrument as trainers read it elsewhere: its title and version, not
+    its technical id."""
+    instrument = instruments.get(vignette.instrument_id, vignette.instrument_version)
+    if instrument is None:  # a vignette's instrument is checked at start-up; kept readable
+        return f"{vignette.instrument_id} {vignette.instrument_version}"
+    return str(
+        gettext(
+            "%(title)s, version %(version)s",
+            title=instrument.title.get(locale),
+            version=instrument.version,
+        )
+    )
 
 
 class NewCourseForm(BaseForm):
@@ -26,12 +43,18 @@ class NewCourseForm(BaseForm):
     )
     vignettes = MultiCheckboxField(_l("Vignettes to rate"), validators=[OptionalChoice()])
 
-    def __init__(self, vignettes: list[Vignette], locale: str, **kwargs: object) -> None:
+    def __init__(
+        self,
+        vignettes: list[Vignette],
+        locale: str,
+        instruments: InstrumentRegistry,
+        **kwargs: object,
+    ) -> None:
         super().__init__(**kwargs)
         self.vignettes.choices = [
             SelectChoice(
                 vignette_choice(v),
-                f"{v.title.get(locale)} ({v.instrument_id} {v.instrument_version})",
+                f"{v.title.get(locale)} ({_instrument_name(v, locale, instruments)})",
             )
             for v in vignettes
         ]

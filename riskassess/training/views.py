@@ -113,7 +113,7 @@ def _to_course(course: CourseSession) -> Response:
 @require(Permission.COURSE_RUN)
 def courses_overview() -> Response | str:
     vignettes = state().vignettes.all()
-    form = NewCourseForm(vignettes, locale())
+    form = NewCourseForm(vignettes, locale(), state().instruments)
     if form.validate_on_submit():
         try:
             course = courses.create_course(

@@ -58,7 +58,9 @@ SCREENSHOTS = {
         "case-list",
         "new-case",
         "case-start",
+        "investigation",
         "rate-first-section",
+        "views",
         "judgement",
         "assessment-approved",
         "report",
@@ -66,8 +68,10 @@ SCREENSHOTS = {
         "follow-ups",
         "review-queue",
         "review",
+        "register-extract",
         "audit-log",
         "admin-users",
+        "information",
         "course",
         "course-results",
         "vignette-rate-first-section",
@@ -272,8 +276,9 @@ def test_caseworker_pages(browser: Browser, demo: DemoPages, walks: list[Walk], 
     # Submitting the unfinished draft: refused, with what is missing.
     walk.page.locator("form[action$='/submit'] button").click()
     walk.check("submit-refused")
+    # The case record around the ratings: the investigation with its sources, the views.
     walk.visit("investigation", f"{draft}/investigation")
-    walk.visit("voices", f"{draft}/voices")
+    walk.visit("views", f"{draft}/voices")
     for number, code in enumerate(demo.domains):
         name = "rate-first-section" if number == 0 else f"rate-{code}"
         walk.visit(name, f"{draft}/rate/{code}")
@@ -309,6 +314,11 @@ def test_supervisor_pages(browser: Browser, demo: DemoPages, walks: list[Walk], 
     walk.visit("duplicates", "/cases/duplicates")
     walk.visit("transfers", "/cases/transfers")
     walk.visit("case-access-log", f"/cases/{demo.draft.case_id}/access-log")
+    # The register extract (GDPR art. 15), made from the case page as a printable page.
+    walk.visit("case-of-supervisor", f"/cases/{demo.approved.case_id}")
+    walk.page.locator("form[action$='/register-extract'] button").click()
+    expect(walk.page).to_have_url(re.compile(r"/register-extract$"))
+    walk.check("register-extract")
     walk.visit("statistics-own-unit", "/reports")
     assert_clean(walks)
 
@@ -348,6 +358,8 @@ def test_admin_pages(browser: Browser, demo: DemoPages, walks: list[Walk], lang:
     walk.visit("new-user", "/admin/users/new")
     walk.visit("user", f"/admin/users/{demo.user}")
     walk.visit("units", "/admin/units")
+    walk.visit("information", "/information")
+    walk.visit("information-edit", "/information/edit")
     assert_clean(walks)
 
 

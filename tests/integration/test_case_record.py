@@ -64,6 +64,14 @@ def test_a_new_draft_opens_at_the_investigation_and_saves_it_sealed(
     assert assessment is not None
     page = client.get(started.headers["Location"]).get_data(as_text=True)
     assert "Utredning och källor" in page and f'value="{TODAY}"' in page  # today by default
+    # The section navigation marks the page one is on, as it does for a rated section.
+    assert re.search(r'<li aria-current="step"><a href="[^"]*/investigation">', page)
+    voices_page = client.get(f"/assessments/{assessment.id}/voices").get_data(as_text=True)
+    assert re.search(r'<li aria-current="step"><a href="[^"]*/voices">', voices_page)
+    summary_page = client.get(f"/assessments/{assessment.id}").get_data(as_text=True)
+    assert re.search(
+        rf'<li aria-current="step"><a href="/assessments/{assessment.id}">', summary_page
+    )
 
     shown = _save(
         client,

@@ -154,6 +154,9 @@ def test_a_course_from_the_code_to_the_revealed_results(demo_app: Flask, demo_db
     # The overview's history shows the course's agreement.
     overview = teacher.get("/courses").get_data(as_text=True)
     assert "Kurs 1" in overview.split('<h2 id="history-title">')[1]
+    # The new-course form names each vignette's instrument by its title, not its id.
+    assert "(SAVRY-liknande bedömning av våldsrisk hos ungdomar, version 1.0)" in overview
+    assert "(savry-style 1.0)" not in overview
 
     demo_db.rollback()
     actions = set(demo_db.scalars(select(AuditEntry.action)))
