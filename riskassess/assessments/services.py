@@ -13,6 +13,7 @@ from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from functools import cached_property
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -94,14 +95,26 @@ class PreviousView:
 
 @dataclass(frozen=True)
 class AssessmentView:
+    """An assessment decrypted for display. The decisions and the author's name are read
+    when first used: a successful save redirects without showing them, so it never pays
+    for them."""
+
     assessment: Assessment
     content: Content
-    decisions: list[DecisionView]
     eligibility_reason: str | None
     correction_reason: str | None
-    author_name: str
+    load_decisions: Callable[[], list[DecisionView]]
+    load_author_name: Callable[[], str]
     # A reassessment's previous assessment, when asked for (read_assessment(with_previous=)).
     previous: PreviousView | None = None
+
+    @cached_property
+    def decisions(self) -> list[DecisionView]:
+        return self.load_decisions()
+
+    @cached_property
+    def author_name(self) -> str:
+        return self.load_author_name()
 
     @property
     def returned_with(self) -> DecisionView | None:
@@ -484,30 +497,37 @@ def decrypted_view(
 ) -> AssessmentView:
     """An assessment decrypted with its decisions, for a caller that has checked access and
     written the audit entry of this read (read_assessment, the register extract)."""
-    rows = session.execute(
-        select(ReviewDecision, User.display_name)
-        .join(User, User.id == ReviewDecision.author_id)
-        .where(ReviewDecision.assessment_id == assessment.id)
-        .order_by(ReviewDecision.created_dt)
-    ).all()
-    decisions = [
-        DecisionView(
-            row.decision,
-            name,
-            row.created_dt,
-            vault.open_json(
-                session, case.data_key_id, row.comment, "review_decision", "comment", row.id
-            ),
-        )
-        for row, name in rows
-    ]
+
+    def decisions() -> list[DecisionView]:
+        rows = session.execute(
+            select(ReviewDecision, User.display_name)
+            .join(User, User.id == ReviewDecision.author_id)
+            .where(ReviewDecision.assessment_id == assessment.id)
+            .order_by(ReviewDecision.created_dt)
+        ).all()
+        return [
+            DecisionView(
+                row.decision,
+                name,
+                row.created_dt,
+                vault.open_json(
+                    session, case.data_key_id, row.comment, "review_decision", "comment", row.id
+                ),
+            )
+            for row, name in rows
+        ]
+
+    def author_name() -> str:
+        author = select(User.display_name).where(User.id == assessment.created_by_id)
+        return session.scalar(author) or ""
+
     return AssessmentView(
         assessment,
         open_content(session, vault, case, assessment),
-        decisions,
         _open_text(session, vault, case, assessment, "eligibility_reason"),
         _open_text(session, vault, case, assessment, "correction_reason"),
-        session.scalar(select(User.display_name).where(User.id == assessment.created_by_id)) or "",
+        decisions,
+        author_name,
         previous,
     )
 
