@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from flask import Flask
@@ -15,12 +16,12 @@ from tests.browser.test_walkthrough import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import skip_or_fail
 
 
-@pytest.fixture
-def base_url(demo_app: Flask, demo_db: Session) -> Iterator[str]:
-    """The seeded demo served over HTTP on a free local port."""
+@contextmanager
+def serving(app: Flask) -> Iterator[str]:
+    """The app served over HTTP on a free local port, for as long as the block runs."""
     if not CHROMIUM.exists():
         skip_or_fail(f"{CHROMIUM} is not installed")
-    server = make_server("127.0.0.1", 0, demo_app, threaded=True)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -31,11 +32,25 @@ def base_url(demo_app: Flask, demo_db: Session) -> Iterator[str]:
         thread.join(timeout=10)
 
 
-@pytest.fixture
-def browser(base_url: str) -> Iterator[Browser]:
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    """Debian's chromium, driven by Playwright, for as long as the block runs."""
     with sync_playwright() as p:
         launched = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             yield launched
         finally:
             launched.close()
+
+
+@pytest.fixture
+def base_url(demo_app: Flask, demo_db: Session) -> Iterator[str]:
+    """The seeded demo served over HTTP on a free local port."""
+    with serving(demo_app) as url:
+        yield url
+
+
+@pytest.fixture
+def browser(base_url: str) -> Iterator[Browser]:
+    with chromium() as launched:
+        yield launched

@@ -6,22 +6,21 @@ HTTP on a free local port; the interface is in Swedish."""
 from __future__ import annotations
 
 import re
-import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
 
 from riskassess.assessments import services as assessments
 from riskassess.assessments.models import Assessment
 from riskassess.cases.models import Case
-from tests.browser.test_walkthrough import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS
-from tests.conftest import PASSWORD, World, skip_or_fail
+from tests.browser.conftest import chromium, serving
+from tests.browser.test_walkthrough import TIMEOUT_MS
+from tests.conftest import PASSWORD, World
 from tests.integration.casework import approved, staff
 
 pytestmark = pytest.mark.browser
@@ -37,30 +36,17 @@ class Served:
 def served(app: Flask, world: World) -> Iterator[Served]:
     """A case with an approved SAVRY-style assessment (every risk item Moderate, rationale
     "Fiktiv motivering"), its caseworker cw.north, and the app served over HTTP."""
-    if not CHROMIUM.exists():
-        skip_or_fail(f"{CHROMIUM} is not installed")
     team = staff(world)
     case = world.case(team.owner)
     approved(world, team.owner, team.supervisor, case)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield Served(f"http://127.0.0.1:{server.server_port}", case)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with serving(app) as url:
+        yield Served(url, case)
 
 
 @pytest.fixture
 def browser(served: Served) -> Iterator[Browser]:
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
+    with chromium() as launched:
+        yield launched
 
 
 def _reassess(browser: Browser, served: Served, *, javascript: bool) -> Page:
