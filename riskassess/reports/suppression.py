@@ -7,16 +7,26 @@ hidden 40 called "<5" would be false. A reader therefore knows that a small coun
 to 4 and that a complement is at least 5. Zeros are shown: "nobody" identifies nobody, and
 hiding a zero protects nothing.
 
-The check is exact. Write the table with its totals negated, as a grid whose every row and
-column adds up to zero: the cells, each row's total (negated) at the end of its row, each
-column's total (negated) under its column, and the grand total in the corner. Any other
-table that agrees with everything shown differs from the true one by a sum of cycles of
-hidden positions, alternately +1 and -1 along a row and a column (the grid is a network).
-So a small count can be worked out exactly if and only if no such cycle through it can move it
-up or down by one while every hidden count it passes stays within what a reader knows of it.
-That is a path search in a small graph. For a pinned small count, the cheapest such cycle
-through counts shown (cheapest: the least information hidden) is found by Dijkstra's
-algorithm, and its counts are hidden too. Pure: no database, no Flask.
+The check is exact. Every table here, with its totals, is a flow in a network (a
+circulation): each count is the flow on one edge, and at every node what comes in equals what
+goes out. One table (`suppress`): a source S feeds each row by its row total, each row feeds
+each column by the cell, each column feeds a sink T by its column total, and T feeds S by the
+grand total. Two tables of the same assessments by the same columns (`suppress_linked`): the
+columns are split in two nodes, in and out, joined by the column total; the second table's
+rows take from the columns' out-nodes and feed a sink S', and S' feeds S by the grand total.
+
+Any other table (or pair) that agrees with everything shown differs from the true one by a
+circulation on the hidden edges. A network's constraint matrix is totally unimodular, so if
+an integer table with a small count changed exists, such a difference decomposes into simple
+cycles, each moving every edge it passes by one unit in the same direction as the whole
+difference, hence staying within what a reader knows of each count. So a small count can be
+worked out exactly if and only if no cycle of hidden edges through it can move it up or down
+by one while every hidden count it passes stays within what a reader knows of it (1 to 4 for
+a small count, at least 5 for a complement). That is a path search in a small graph. For a
+pinned small count, the cheapest such cycle through shown counts (cheapest: the least
+information hidden) is found by Dijkstra's algorithm, and its counts are hidden too. Edges a
+reader knows anyway (public row totals and grand total) are fixed: never hidden, never on a
+cycle. Pure: no database, no Flask.
 """
 
 from __future__ import annotations
@@ -28,9 +38,8 @@ from dataclasses import dataclass
 THRESHOLD = 5
 UNBOUNDED = 10**12
 
-# A position in the extended grid: row 0..height-1 are the table's rows, row `height` the
-# column totals; column 0..width-1 the table's columns, column `width` the row totals.
-Position = tuple[int, int]
+Node = tuple[str, int]
+Edge = int  # an index into the network's lists
 
 
 @dataclass(frozen=True)
@@ -59,124 +68,293 @@ class SuppressedTable:
     is_withheld: bool = False
 
 
-class _Grid:
-    """The table with its totals, as the zero-sum grid described above."""
+@dataclass(frozen=True)
+class LinkedTables:
+    """Two breakdowns of the same assessments by the same columns, protected together: the
+    column totals and the grand total are the same Cells in both."""
 
-    def __init__(self, counts: Sequence[Sequence[int]], threshold: int) -> None:
-        self.height, self.width = len(counts), len(counts[0])
+    left: SuppressedTable  # rows: first breakdown (units)
+    right: SuppressedTable | None  # rows: second breakdown (e.g. sex x age-band groups)
+    is_withheld: bool
+
+
+class _Network:
+    """Counts as the flows on the edges of a network, as described above."""
+
+    def __init__(self, threshold: int) -> None:
         self.threshold = threshold
-        self.count: dict[Position, int] = {}
-        for i, row in enumerate(counts):
-            for j, value in enumerate(row):
-                self.count[i, j] = value
-            self.count[i, self.width] = sum(row)
-        for j in range(self.width):
-            self.count[self.height, j] = sum(row[j] for row in counts)
-        self.count[self.height, self.width] = sum(sum(row) for row in counts)
-        self.small = {p for p, v in self.count.items() if 0 < v < threshold}
-        self.hidden = set(self.small)
+        self.tail: list[Node] = []
+        self.head: list[Node] = []
+        self.count: list[int] = []
+        self.is_fixed: list[bool] = []
+        self.edges_at: dict[Node, list[Edge]] = {}
+        self.small: set[Edge] = set()
+        self.hidden: set[Edge] = set()
 
-    def sign(self, p: Position) -> int:
-        """Totals stand negated in the grid, except the grand total (negated twice)."""
-        is_total_row, is_total_column = p[0] == self.height, p[1] == self.width
-        return -1 if is_total_row != is_total_column else 1
+    def add(self, tail: Node, head: Node, count: int, *, is_fixed: bool = False) -> Edge:
+        edge = len(self.count)
+        self.tail.append(tail)
+        self.head.append(head)
+        self.count.append(count)
+        self.is_fixed.append(is_fixed)
+        self.edges_at.setdefault(tail, []).append(edge)
+        self.edges_at.setdefault(head, []).append(edge)
+        if not is_fixed and 0 < count < self.threshold:
+            self.small.add(edge)
+            self.hidden.add(edge)
+        return edge
 
-    def range_if_hidden(self, p: Position) -> tuple[int, int]:
-        """What a reader would know of the count at `p` once hidden."""
-        return (1, self.threshold - 1) if p in self.small else (self.threshold, UNBOUNDED)
+    def range_if_hidden(self, edge: Edge) -> tuple[int, int]:
+        """What a reader would know of the count on `edge` once hidden."""
+        return (1, self.threshold - 1) if edge in self.small else (self.threshold, UNBOUNDED)
 
-    def cycle(self, p: Position, step: int, *, only_hidden: bool) -> list[Position] | None:
-        """The cheapest cycle through `p` that moves its count by `step` (+1 or -1) and keeps
-        every count it passes within what a reader would know of it: a list of positions, or
-        None. With `only_hidden`, only hidden positions may be used; otherwise any position
-        with a count above zero, at the cost of its count (hiding small counts loses least).
+    def cycle(self, edge: Edge, step: int, *, only_hidden: bool) -> list[Edge] | None:
+        """The cheapest cycle through `edge` that moves its count by `step` (+1 or -1) and
+        keeps every count it passes within what a reader would know of it: a list of edges,
+        or None. With `only_hidden`, only hidden edges may be used; otherwise also shown ones
+        with a count above zero (a complement is never zero), at the cost of their count
+        (hiding small counts loses least).
 
-        Moving p's grid value by +d needs a path from p's column back to p's row: a position
-        (r, c) taken from row to column changes its grid value by +d, from column to row by
-        -d (the grid's value is the count times `sign`)."""
-        low, high = self.range_if_hidden(p)
-        if not low <= self.count[p] + step <= high:
+        One more unit on `edge` has to flow back from its head to its tail (one less: from
+        its tail to its head) through the rest of the cycle: an edge passed along its
+        direction carries one unit more, an edge passed against it one unit less."""
+        low, high = self.range_if_hidden(edge)
+        if not low <= self.count[edge] + step <= high:
             return None
-        d = step * self.sign(p)
-        start, goal = ("c", p[1]), ("r", p[0])
-        best: dict[tuple[str, int], int] = {start: 0}
-        came: dict[tuple[str, int], tuple[tuple[str, int], Position]] = {}
-        queue: list[tuple[int, tuple[str, int]]] = [(0, start)]
+        start, goal = (
+            (self.head[edge], self.tail[edge]) if step == 1 else (self.tail[edge], self.head[edge])
+        )
+        best: dict[Node, int] = {start: 0}
+        came: dict[Node, tuple[Node, Edge]] = {}
+        queue: list[tuple[int, Node]] = [(0, start)]
         while queue:
             cost, node = heapq.heappop(queue)
             if node == goal:
                 path = []
                 while node != start:
-                    node, q = came[node]
-                    path.append(q)
+                    node, passed = came[node]
+                    path.append(passed)
                 return path
-            if cost > best.get(node, UNBOUNDED):
+            if cost > best[node]:
                 continue
-            for q, value in self.count.items():
-                if q == p or (q not in self.hidden and (only_hidden or value == 0)):
+            for other in self.edges_at[node]:
+                is_hidden = other in self.hidden
+                if other == edge or self.is_fixed[other]:
                     continue
-                if node == ("r", q[0]):
-                    nxt, change = ("c", q[1]), d
-                elif node == ("c", q[1]):
-                    nxt, change = ("r", q[0]), -d
+                if not is_hidden and (only_hidden or self.count[other] == 0):
+                    continue
+                if node == self.tail[other]:
+                    nxt, change = self.head[other], 1
                 else:
+                    nxt, change = self.tail[other], -1
+                low, high = self.range_if_hidden(other)
+                if not low <= self.count[other] + change <= high:
                     continue
-                lo, hi = self.range_if_hidden(q)
-                if not lo <= value + change * self.sign(q) <= hi:
-                    continue
-                total = cost + (0 if q in self.hidden else value)
+                total = cost + (0 if is_hidden else self.count[other])
                 if total < best.get(nxt, UNBOUNDED):
                     best[nxt] = total
-                    came[nxt] = (node, q)
+                    came[nxt] = (node, other)
                     heapq.heappush(queue, (total, nxt))
         return None
 
-    def is_pinned(self, p: Position) -> bool:
-        """Whether a reader could work out the hidden count at `p` exactly: no cycle of
-        hidden counts can move it up or down."""
-        return all(self.cycle(p, step, only_hidden=True) is None for step in (1, -1))
+    def is_pinned(self, edge: Edge) -> bool:
+        """Whether a reader could work out the hidden count on `edge` exactly: no cycle of
+        hidden edges can move it up or down."""
+        return all(self.cycle(edge, step, only_hidden=True) is None for step in (1, -1))
 
-    def protect(self, p: Position) -> None:
-        """Hide the cheapest set of counts that gives `p` a cycle, or, if none exists, every
-        count above zero."""
-        options = [c for step in (1, -1) if (c := self.cycle(p, step, only_hidden=False))]
-        if not options:
-            self.hidden |= {q for q, v in self.count.items() if v > 0}
-            return
-        cheapest = min(options, key=lambda c: sum(self.count[q] for q in c if q not in self.hidden))
-        self.hidden.update(cheapest)
+    def protect(self) -> bool:
+        """Hide, for each pinned small count, the cheapest set of counts that gives it a
+        cycle. False if some small count cannot be protected at all."""
+        # Hiding more only ever widens what a reader cannot know, so one pass protects all.
+        for edge in sorted(self.small):
+            if not self.is_pinned(edge):
+                continue
+            options = [c for step in (1, -1) if (c := self.cycle(edge, step, only_hidden=False))]
+            if not options:
+                return False
+            self.hidden.update(min(options, key=self._cost))
+        return True
 
-    def cell(self, p: Position) -> Cell:
-        if p not in self.hidden:
-            return Cell(self.count[p])
-        return Cell(None, is_small=p in self.small)
+    def _cost(self, edges: list[Edge]) -> int:
+        return sum(self.count[e] for e in edges if e not in self.hidden)
+
+    def cell(self, edge: Edge) -> Cell:
+        if edge not in self.hidden:
+            return Cell(self.count[edge])
+        return Cell(None, is_small=edge in self.small)
+
+
+def _check_counts(counts: Sequence[Sequence[int]], name: str) -> None:
+    if not counts or not counts[0]:
+        raise ValueError(f"{name}: a table of counts needs at least one row and one column")
+    if any(len(row) != len(counts[0]) for row in counts) or any(c < 0 for r in counts for c in r):
+        raise ValueError(
+            f"{name}: a table of counts needs rows of equal length and no negative count"
+        )
+
+
+def _column_sums(counts: Sequence[Sequence[int]]) -> list[int]:
+    return [sum(column) for column in zip(*counts, strict=True)]
 
 
 def suppress(counts: Sequence[Sequence[int]], threshold: int = THRESHOLD) -> SuppressedTable:
     """Hide the small counts of a table, and as many others as needed so that none of them
-    can be worked out from the totals and the counts shown."""
-    if not counts or not counts[0]:
-        raise ValueError("a table of counts needs at least one row and one column")
-    if any(len(row) != len(counts[0]) for row in counts) or any(c < 0 for r in counts for c in r):
-        raise ValueError("a table of counts needs rows of equal length and no negative count")
-    grid = _Grid(counts, threshold)
-    # Hiding more only ever widens what a reader cannot know, so one pass protects all.
-    for p in sorted(grid.small):
-        if grid.is_pinned(p):
-            grid.protect(p)
-    h, w = grid.height, grid.width
-    if any(grid.is_pinned(p) for p in grid.small):
+    can be worked out from the totals and the counts shown. Every total may be hidden."""
+    _check_counts(counts, "table")
+    net = _Network(threshold)
+    source, sink = ("source", 0), ("sink", 0)
+    row_totals = [net.add(source, ("row", i), sum(row)) for i, row in enumerate(counts)]
+    cells = [
+        [net.add(("row", i), ("column", j), value) for j, value in enumerate(row)]
+        for i, row in enumerate(counts)
+    ]
+    column_sums = _column_sums(counts)
+    column_totals = [net.add(("column", j), sink, s) for j, s in enumerate(column_sums)]
+    total = net.add(sink, source, sum(column_sums))
+    if not net.protect():
         hidden = Cell(None)
         return SuppressedTable(
-            tuple(tuple(hidden for _j in range(w)) for _i in range(h)),
-            tuple(hidden for _i in range(h)),
-            tuple(hidden for _j in range(w)),
+            tuple(tuple(hidden for _ in row) for row in cells),
+            tuple(hidden for _ in row_totals),
+            tuple(hidden for _ in column_totals),
             hidden,
             is_withheld=True,
         )
     return SuppressedTable(
-        tuple(tuple(grid.cell((i, j)) for j in range(w)) for i in range(h)),
-        tuple(grid.cell((i, w)) for i in range(h)),
-        tuple(grid.cell((h, j)) for j in range(w)),
-        grid.cell((h, w)),
+        tuple(tuple(net.cell(e) for e in row) for row in cells),
+        tuple(net.cell(e) for e in row_totals),
+        tuple(net.cell(e) for e in column_totals),
+        net.cell(total),
     )
+
+
+def suppress_linked(
+    left: Sequence[Sequence[int]],
+    right: Sequence[Sequence[int]] | None = None,
+    threshold: int = THRESHOLD,
+) -> LinkedTables:
+    """Hide the small counts of one or two tables of the same assessments by the same
+    columns, and as many others as needed so that none of them can be worked out from
+    everything shown in both together.
+
+    The row totals and the grand total are public: always shown, never hidden. The caller
+    pools small groups so that each row total is 0 or at least `threshold`. The column
+    totals are one set of counts shared by both tables, and protected as such. If no hiding
+    protects every small count, both tables are withheld (every count hidden, zeros too;
+    the public totals still shown)."""
+    _check_counts(left, "left table")
+    column_sums = _column_sums(left)
+    tables = [left]
+    if right is not None:
+        _check_counts(right, "right table")
+        if len(right[0]) != len(left[0]) or _column_sums(right) != column_sums:
+            raise ValueError("linked tables need the same columns with the same column sums")
+        tables.append(right)
+    if any(0 < sum(row) < threshold for table in tables for row in table):
+        raise ValueError(f"a public row total must be 0 or at least {threshold}: pool small groups")
+
+    net = _Network(threshold)
+    source, sink = ("source", 0), ("sink", 0)
+    left_cells = [
+        [net.add(("left", i), ("column in", j), value) for j, value in enumerate(row)]
+        for i, row in enumerate(left)
+    ]
+    if right is None:
+        column_totals = [net.add(("column in", j), sink, s) for j, s in enumerate(column_sums)]
+        right_cells: list[list[Edge]] = []
+    else:
+        column_totals = [
+            net.add(("column in", j), ("column out", j), s) for j, s in enumerate(column_sums)
+        ]
+        right_cells = [
+            [net.add(("column out", j), ("right", k), value) for j, value in enumerate(row)]
+            for k, row in enumerate(right)
+        ]
+    # The public totals are fixed edges: they close the network but never carry a cycle, so
+    # they need not be added at all; they are listed here for the picture's sake.
+    for i, row in enumerate(left):
+        net.add(source, ("left", i), sum(row), is_fixed=True)
+    for k, row in enumerate(right or []):
+        net.add(("right", k), sink, sum(row), is_fixed=True)
+    net.add(sink, source, sum(column_sums), is_fixed=True)
+
+    is_withheld = not net.protect()
+    if is_withheld:
+        net.hidden = set(range(len(net.count)))
+        net.small = set()  # every count is hidden alike: no mark tells a small one
+    shared_column_totals = tuple(net.cell(e) for e in column_totals)
+    total = Cell(sum(column_sums))
+
+    def table(counts: Sequence[Sequence[int]], cells: list[list[Edge]]) -> SuppressedTable:
+        return SuppressedTable(
+            tuple(tuple(net.cell(e) for e in row) for row in cells),
+            tuple(Cell(sum(row)) for row in counts),
+            shared_column_totals,
+            total,
+            is_withheld=is_withheld,
+        )
+
+    return LinkedTables(
+        table(left, left_cells),
+        None if right is None else table(right, right_cells),
+        is_withheld,
+    )
+
+
+def aggregate(
+    table: SuppressedTable,
+    counts: Sequence[Sequence[int]],
+    row_groups: Sequence[Sequence[int]] | None = None,
+    column_groups: Sequence[Sequence[int]] | None = None,
+) -> SuppressedTable:
+    """A coarser table from an already suppressed one: each derived row adds up the rows of
+    its group in `row_groups` (each row in exactly one group; None: rows as they are), each
+    derived column likewise by `column_groups`; `counts` are the true counts of `table`.
+
+    A derived count is shown only if all its parts are shown, as their sum; so is a derived
+    total. Hidden, it is marked small only if its value is a small part's, alone hidden
+    among parts shown as zero. Everything the derived table shows can thus be worked out
+    from what `table` shows: published beside it or instead of it, it reveals nothing more."""
+    height, width = len(table.cells), len(table.column_totals)
+    if len(counts) != height or any(len(row) != width for row in counts):
+        raise ValueError("the counts must have the shape of the suppressed table")
+    for row, cells in zip(counts, table.cells, strict=True):
+        if any(c.value is not None and c.value != v for v, c in zip(row, cells, strict=True)):
+            raise ValueError("the counts must be those of the suppressed table")
+    rows = _groups(row_groups, height, "row")
+    columns = _groups(column_groups, width, "column")
+    row_sums = [sum(row) for row in counts]
+    column_sums = _column_sums(counts)
+
+    def merged(parts: list[tuple[Cell, int]]) -> Cell:
+        if all(not cell.is_hidden for cell, _ in parts):
+            return Cell(sum(value for _, value in parts))
+        hidden = [cell for cell, _ in parts if cell.is_hidden]
+        is_alone = len(hidden) == 1 and all(
+            value == 0 for cell, value in parts if not cell.is_hidden
+        )
+        return Cell(None, is_small=is_alone and hidden[0].is_small)
+
+    return SuppressedTable(
+        tuple(
+            tuple(
+                merged([(table.cells[i][j], counts[i][j]) for i in group for j in column_group])
+                for column_group in columns
+            )
+            for group in rows
+        ),
+        tuple(merged([(table.row_totals[i], row_sums[i]) for i in group]) for group in rows),
+        tuple(
+            merged([(table.column_totals[j], column_sums[j]) for j in group]) for group in columns
+        ),
+        merged([(table.total, sum(row_sums))]),
+        is_withheld=table.is_withheld,
+    )
+
+
+def _groups(groups: Sequence[Sequence[int]] | None, size: int, name: str) -> list[list[int]]:
+    if groups is None:
+        return [[index] for index in range(size)]
+    if sorted(i for group in groups for i in group) != list(range(size)) or not all(groups):
+        raise ValueError(f"the {name} groups must take each {name} exactly once")
+    return [list(group) for group in groups]
