@@ -172,7 +172,8 @@ class _Network:
             options = [c for step in (1, -1) if (c := self.cycle(edge, step, only_hidden=False))]
             if not options:
                 return False
-            self.hidden.update(min(options, key=self._cost))
+            cheapest = min(options, key=self._cost)
+            self.hidden.update(cheapest)
         return True
 
     def _cost(self, edges: list[Edge]) -> int:
