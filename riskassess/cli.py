@@ -25,6 +25,7 @@ from riskassess.core import migrate
 from riskassess.core.crypto import Keyring
 from riskassess.core.db import make_engine, make_session_factory, transaction
 from riskassess.instruments.cli import instruments
+from riskassess.reports.cli import reports
 from riskassess.training.cli import demo, vignettes
 
 
@@ -33,7 +34,7 @@ def main() -> None:
     """riskassess: structured professional judgement for social services."""
 
 
-for command in (demo, users, audit, instruments, retention, vignettes):
+for command in (demo, users, audit, instruments, reports, retention, vignettes):
     main.add_command(command)
 
 

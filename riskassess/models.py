@@ -9,11 +9,13 @@ from riskassess.core.db import Base
 from riskassess.core.installation import InstallationSetting
 from riskassess.core.keys import DataKey
 from riskassess.instruments.models import InstrumentVersion
+from riskassess.reports.models import AssessmentFact
 from riskassess.rights.models import InformationText
 from riskassess.training.models import CourseParticipant, CourseRating, CourseSession
 
 __all__ = [
     "Assessment",
+    "AssessmentFact",
     "AuditCaseRef",
     "AuditEntry",
     "AuditPrune",

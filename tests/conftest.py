@@ -30,6 +30,7 @@ from riskassess.accounts.models import Unit, User
 from riskassess.accounts.passwords import Passwords
 from riskassess.accounts.throttle import limiter
 from riskassess.app import create_app
+from riskassess.assessments.models import Assessment
 from riskassess.cases import services as cases
 from riskassess.cases.identity import normalize_personnummer
 from riskassess.cases.models import Case
@@ -38,8 +39,9 @@ from riskassess.core import migrate
 from riskassess.core.audit import Actor
 from riskassess.core.crypto import Keyring
 from riskassess.core.db import Base, make_engine, make_session_factory, transaction
-from riskassess.core.installation import claim_mode
+from riskassess.core.installation import InstallationSetting, claim_mode
 from riskassess.core.keys import Vault
+from riskassess.instruments.definition import Instrument
 from riskassess.instruments.loader import InstrumentRegistry
 from riskassess.training.seed import fictional_personnummer
 from riskassess.web import AppState
@@ -161,6 +163,8 @@ def _empty_tables(request: pytest.FixtureRequest) -> Iterator[None]:
         for table in reversed(Base.metadata.sorted_tables):
             if table.name != "installation_setting":
                 session.execute(delete(table))
+        # The database's mode stays; the statistics key's id goes with the key.
+        session.execute(delete(InstallationSetting).where(InstallationSetting.key != "mode"))
 
 
 def _state(flask_app: Flask) -> AppState:
@@ -213,6 +217,12 @@ class World:
         self.vault = vault
         self.passwords = passwords
         self._serial = 9800
+
+    def instrument_of(self, assessment: Assessment) -> Instrument:
+        """The exact instrument version an assessment was made with."""
+        found = self.registry.get(assessment.instrument_id, assessment.instrument_version)
+        assert found is not None
+        return found
 
     def unit(self, code: str) -> Unit:
         unit = accounts.create_unit(self.session, TEST_ACTOR, code, f"Testenhet {code}")

@@ -46,6 +46,7 @@ from riskassess.cases.policy import same_unit
 from riskassess.cases.services import (
     CaseView,
     Identity,
+    age_on,
     deny,
     has_emergency_access,
     listed_views,
@@ -57,6 +58,7 @@ from riskassess.core.keys import Vault
 from riskassess.errors import N_, AccessDenied, DomainError, EditConflict, WorkflowError
 from riskassess.instruments.definition import Instrument, Item
 from riskassess.instruments.services import record_version
+from riskassess.reports.facts import record_fact
 
 MAX_COMPARED = 4
 EDITED_ELSEWHERE = N_(
@@ -198,10 +200,6 @@ def deny_assessment(session: Session, user: User, action: str, assessment: Asses
 def _refuse(session: Session, user: User, action: str, assessment_id: object) -> AccessDenied:
     deny(session, user, action, "assessment", assessment_id)  # type: ignore[arg-type]
     return AccessDenied("You do not have access to this assessment.")
-
-
-def age_on(born: date, day: date) -> int:
-    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
 def is_eligible(instrument: Instrument, identity: Identity, day: date) -> bool:
@@ -651,7 +649,10 @@ def _decide(
     assessment: Assessment,
     action: Action,
     comment: str,
+    instrument: Instrument | None = None,
 ) -> ReviewDecision:
+    """Record the decision; an approval (which passes the instrument) also freezes the content
+    and writes the assessment's fact for follow-up statistics."""
     tag = f"case:assessment:{action.value}"
     if not policy.can_review_assessment(user, case):
         raise _refuse(session, user, tag, assessment.id)
@@ -670,6 +671,10 @@ def _decide(
         assessment.state = new_state.value
         assessment.decided_by_id = user.id
         assessment.decided_dt = assessment.updated_dt = decision.created_dt
+        if action is Action.APPROVE:
+            assert instrument is not None, "an approval needs the assessment's instrument"
+            identity = open_identity(session, vault, case)
+            record_fact(session, vault, case, assessment, instrument, content, identity)
     audit.append(
         session,
         user.as_actor(),
@@ -715,6 +720,7 @@ def approve_assessment(
     user: User,
     case: Case,
     assessment: Assessment,
+    instrument: Instrument,
     comment: str,
     password: str,
 ) -> ReviewDecision:
@@ -732,7 +738,9 @@ def approve_assessment(
             outcome=audit.Outcome.FAILURE,
         )
         raise SignatureRefused(N_("The password was wrong: the assessment was not approved."))
-    return _decide(session, vault, user, case, assessment, Action.APPROVE, comment.strip())
+    return _decide(
+        session, vault, user, case, assessment, Action.APPROVE, comment.strip(), instrument
+    )
 
 
 def withdraw_assessment(

@@ -527,6 +527,7 @@ def review(assessment_id: uuid.UUID) -> Response | str:
                 user(),
                 case,
                 assessment,
+                instrument,
                 comment,
                 form.password.data or "",
             )

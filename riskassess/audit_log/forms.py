@@ -62,6 +62,7 @@ ACTION_LABELS = {
     "case:assessment_feedback:create": _l("Recorded feedback of an assessment to the family"),
     "report:statistics:read": _l("Viewed follow-up statistics"),
     "report:statistics:export": _l("Exported follow-up statistics"),
+    "report:facts:rebuild": _l("Rebuilt the facts for follow-up statistics"),
     "case:case:create": _l("Created a case"),
     "case:case:list": _l("Listed the unit's cases"),
     "case:case:read": _l("Opened a case"),

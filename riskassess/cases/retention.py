@@ -42,6 +42,7 @@ from riskassess.core import audit
 from riskassess.core.db import Base, transaction, utcnow
 from riskassess.core.keys import DataKey, UnreadableData, Vault
 from riskassess.errors import N_, AccessDenied, DomainError
+from riskassess.reports.models import AssessmentFact
 
 LOCAL_TIME = ZoneInfo("Europe/Stockholm")
 RESEARCH_BIRTH_DAYS = (5, 15, 25)
@@ -304,6 +305,9 @@ def destroy_case_key(
         raise RetentionSkipped(N_("The law keeps the case (born on day 5, 15 or 25)."))
     key.wrapped_key = b""
     key.destroyed_dt = utcnow()
+    # The case's facts for follow-up statistics are sealed under the installation's statistics
+    # key, not the case's: they go now, so nothing of the case stays readable.
+    session.execute(delete(AssessmentFact).where(AssessmentFact.case_id == case.id))
     session.flush()
     audit.append(
         session,

@@ -28,6 +28,11 @@ OPEN_STATES = (State.DRAFT.value, State.SUBMITTED.value, State.RETURNED.value)
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
+def age_on(born: date, day: date) -> int:
+    """Whole years of age on `day`."""
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
 @dataclass(frozen=True)
 class Identity:
     name: str

@@ -14,7 +14,7 @@ from riskassess.assessments import policy as assessment_policy
 from riskassess.assessments.followup import local_today, open_follow_ups, reassessment_due
 from riskassess.assessments.forms import StartAssessmentForm
 from riskassess.assessments.models import Assessment
-from riskassess.assessments.services import age_on, case_assessments, reassessment_bases
+from riskassess.assessments.services import case_assessments, reassessment_bases
 from riskassess.assessments.workflow import State
 from riskassess.cases import duplicates, listing, policy, retention, services
 from riskassess.cases.forms import (
@@ -68,7 +68,7 @@ def start_assessment_form(case: Case, registered: Collection[str]) -> StartAsses
     """The instrument choice for this child: those meant for the child's age and sex first;
     the instruments the user is not registered as trained in are marked."""
     born, sex = services.eligibility_basis(db(), vault(), case)
-    age = age_on(born, date.today())
+    age = services.age_on(born, date.today())
     instruments = state().instruments.all()
     eligible = [i for i in instruments if i.applies_to(age, sex)]
     others = [i for i in instruments if not i.applies_to(age, sex)]

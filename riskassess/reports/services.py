@@ -1,13 +1,31 @@
-"""Follow-up statistics: counts of approved assessments by unit and by sex, with small counts
-hidden (suppression.py). The counts come from the sealed content and identity, decrypted in
-bulk for the period asked; nothing but the aggregates leaves this module, and reading or
-exporting them is audited with the filter's codes and dates, never a case.
+"""Follow-up statistics: measures over the approved assessments of a period, by unit and by the
+children's sex and age, without names.
+
+The numbers come from the facts written at approval (facts.py), opened in bulk. Nothing but
+aggregates leaves this module, and reading or exporting them is audited with the filter's
+codes and dates, never a case.
+
+How small counts stay hidden (suppression.py does the arithmetic):
+- Group sizes are public. A group (a unit, or a sex and age band) with 1 to 4 assessments
+  would give its own small count away, so such groups are pooled first: small units into
+  "other units", neighbouring age bands together. Every table's row totals are then counts
+  of 0 or at least 5, shown as such.
+- Each family of measures is ONE table pair, units and sex-and-age groups against the same
+  columns, protected jointly (`suppress_linked`), since both show the same column totals.
+  Coarser tables (by sex only, by age band only, a judgement without its profile band) are
+  derived from that pair with `aggregate`, which shows a sum only when all its parts are
+  shown: they reveal nothing the pair does not.
+- Measures whose columns overlap are one family: the kind of assessment is derived from the
+  reassessment measures (a first assessment is "not a reassessment"), and the judgement by
+  unit from the judgement by profile band.
 """
 
 from __future__ import annotations
 
+import statistics
+import uuid
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -15,27 +33,43 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from riskassess.accounts.models import Unit, User
-from riskassess.assessments.bbic import Voices
-from riskassess.assessments.models import Assessment, AssessmentKind
+from riskassess.assessments.models import Assessment
 from riskassess.assessments.services import open_content
-from riskassess.assessments.workflow import State
 from riskassess.cases.models import Case
 from riskassess.cases.retention import LOCAL_TIME
 from riskassess.cases.services import open_identity
 from riskassess.core import audit
-from riskassess.core.keys import Vault
+from riskassess.core.keys import UnreadableData, Vault
 from riskassess.core.permissions import Permission, Role, role_has
 from riskassess.errors import N_, AccessDenied
 from riskassess.instruments.definition import Instrument
-from riskassess.reports.suppression import SuppressedTable, suppress
+from riskassess.reports import facts
+from riskassess.reports.facts import CHILD_VIEW, Fact
+from riskassess.reports.suppression import (
+    THRESHOLD,
+    Cell,
+    LinkedTables,
+    SuppressedTable,
+    aggregate,
+    suppress_linked,
+)
 
 SEXES = ("female", "male")
-KINDS = (AssessmentKind.INITIAL, AssessmentKind.REASSESSMENT, AssessmentKind.CORRECTION)
-# Whether the child's own view was recorded: heard, not obtainable (with the reason), or
-# neither (assessments approved before the record asked for it).
-CHILD_VIEW = ("heard", "not_heard", "not_recorded")
-# Approved in the period: still in force, or replaced since by a later approval.
-COUNTED_STATES = (State.APPROVED.value, State.SUPERSEDED.value)
+OPEN = 10**6  # the upper end of a band that has none
+# Age bands in whole years at the first approval: EARL's children fall in the first two,
+# SAVRY's youth in the last three. Neighbouring bands are merged where one is too small.
+AGE_BANDS = ((0, 9), (10, 12), (13, 15), (16, 17), (18, OPEN))
+# Similar factor profiles: how many risk items were rated at the top of their scale.
+PROFILE_BANDS = ((0, 2), (3, 5), (6, OPEN))
+# Days from the start of an assessment to its approval.
+APPROVAL_DAYS = ((0, 7), (8, 14), (15, 30), (31, 60), (61, OPEN))
+# Days between the approval a reassessment followed and its own.
+GAP_DAYS = ((0, 92), (93, 183), (184, 366), (367, OPEN))
+REASSESSED = ("on_time", "late", "no_due_date")
+NOT_REASSESSMENT = "not_reassessment"
+KINDS = ("initial", "reassessment")
+TOP_ITEMS = 10
+OTHER = "other"  # the pooled group of small units
 
 
 @dataclass(frozen=True)
@@ -52,16 +86,80 @@ class Period:
 
 
 @dataclass(frozen=True)
-class Report:
-    """The report's tables, each with its row and column codes, counts already suppressed."""
+class Row:
+    """A row of a table: a unit (its id), OTHER, a sex, an age band "13-15", or a sex and
+    age band "female 13-15"; `label` is what the page shows for a unit."""
 
+    code: str
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Table:
+    rows: tuple[Row, ...]
+    columns: tuple[str, ...]  # the measure's column codes
+    counts: SuppressedTable
+
+    @property
+    def is_withheld(self) -> bool:
+        return self.counts.is_withheld
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One measure as tables: by unit, and, where the groups allow, by sex and by age band."""
+
+    code: str
+    by_unit: Table
+    by_sex: Table | None
+    by_age: Table | None
+
+    @property
+    def tables(self) -> list[tuple[str, Table]]:
+        found = [("unit", self.by_unit), ("sex", self.by_sex), ("age", self.by_age)]
+        return [(name, table) for name, table in found if table is not None]
+
+
+@dataclass(frozen=True)
+class ItemMeasure:
+    """How often one item was rated at the top of its scale (or present, for protective
+    items): columns ("top", "not_top")."""
+
+    item: str
+    measure: Measure
+
+
+@dataclass(frozen=True)
+class Median:
+    """A median in days, per row of the unit table; None where the group has no value."""
+
+    rows: tuple[Row, ...]
+    values: tuple[float | None, ...]
+    overall: float | None
+
+
+@dataclass(frozen=True)
+class Report:
     instrument: Instrument
     period: Period
-    units: list[Unit]
-    by_unit: SuppressedTable  # rows: units; columns: the judgement levels
-    by_sex: SuppressedTable  # rows: SEXES; columns: the judgement levels
-    kinds_by_unit: SuppressedTable  # rows: units; columns: KINDS
-    child_view_by_unit: SuppressedTable  # rows: units; columns: CHILD_VIEW
+    units: list[Unit]  # the units asked for
+    assessed: int  # assessments counted (public: the sum of the public group sizes)
+    missing: int  # approved in the scope but without a fact: `riskassess reports rebuild-facts`
+    kinds: Measure | None
+    judgement: Measure | None
+    profiles: list[tuple[str, Table]]  # per profile band: units against judgement levels
+    consistency: Measure | None
+    child_view: Measure | None
+    approval_days: Measure | None
+    approval_median: Median | None
+    reassessed: Measure | None
+    gap_days: Measure | None
+    top_risk: list[ItemMeasure]
+    protective: list[ItemMeasure]
+
+    @property
+    def is_empty(self) -> bool:
+        return self.judgement is None
 
 
 def visible_units(session: Session, user: User) -> list[Unit]:
@@ -75,23 +173,357 @@ def visible_units(session: Session, user: User) -> list[Unit]:
     return list(session.scalars(query))
 
 
-def _counted(
-    session: Session, instrument: Instrument, period: Period, units: Iterable[Unit]
-) -> list[tuple[Assessment, Case]]:
-    start, end = period.bounds()
-    rows = session.execute(
-        select(Assessment, Case)
-        .join(Case, Case.id == Assessment.case_id)
-        .where(
-            Assessment.instrument_id == instrument.id,
-            Assessment.state.in_(COUNTED_STATES),
-            Assessment.decided_dt >= start,
-            Assessment.decided_dt < end,
-            Case.unit_id.in_([u.id for u in units]),
+def _band(value: int, bands: Sequence[tuple[int, int]]) -> int:
+    return next(i for i, (low, high) in enumerate(bands) if low <= value <= high)
+
+
+def band_code(bands: Sequence[tuple[int, int]], first: int, last: int) -> str:
+    """ "13-15", or "18-" for an open-ended band."""
+    low, high = bands[first][0], bands[last][1]
+    return f"{low}-" if high >= OPEN else f"{low}-{high}"
+
+
+# ---------------------------------------------------------------------------- the groups
+
+
+@dataclass(frozen=True)
+class _Groups:
+    """Which row each fact counts in, after pooling: public sizes of 0 or at least 5."""
+
+    units: tuple[Row, ...]
+    unit_of: dict[uuid.UUID, int]
+    people: tuple[Row, ...]  # sex and age band; empty when too few to break down
+    person_of: Callable[[Fact], int]
+    sex_groups: list[list[int]]  # rows of `people` per sex, in SEXES order
+    age_groups: list[list[int]]  # rows of `people` per merged age band
+    age_rows: tuple[Row, ...]
+
+
+def _pool_units(
+    units: list[Unit], facts_: list[Fact]
+) -> tuple[tuple[Row, ...], dict[uuid.UUID, int]]:
+    sizes = Counter(f.unit_id for f in facts_)
+    kept = [u for u in units if sizes[u.id] >= THRESHOLD]
+    small = [u for u in units if 0 < sizes[u.id] < THRESHOLD]
+    pooled = sum(sizes[u.id] for u in small)
+    if 0 < pooled < THRESHOLD and kept:
+        smallest = min(kept, key=lambda u: (sizes[u.id], u.name))
+        kept.remove(smallest)
+        small.append(smallest)
+    rows = [Row(str(u.id), u.name) for u in kept]
+    unit_of = {u.id: i for i, u in enumerate(kept)}
+    if small:
+        unit_of |= {u.id: len(rows) for u in small}
+        rows.append(Row(OTHER))
+    return tuple(rows), unit_of
+
+
+def _merge_age_bands(facts_: list[Fact]) -> list[list[int]] | None:
+    """Neighbouring age bands merged until every sex has 0 or at least 5 in each; None when
+    even one band for all ages leaves a sex with 1 to 4."""
+    merged = [[i] for i in range(len(AGE_BANDS))]
+    count = Counter((f.sex, _band(f.age, AGE_BANDS)) for f in facts_)
+
+    def size(sex: str, group: list[int]) -> int:
+        return sum(count[sex, i] for i in group)
+
+    while True:
+        small = next(
+            (
+                i
+                for i, group in enumerate(merged)
+                if any(0 < size(sex, group) < THRESHOLD for sex in SEXES)
+            ),
+            None,
         )
-        .order_by(Assessment.decided_dt, Assessment.id)
-    ).all()
-    return [(a, c) for a, c in rows]
+        if small is None:
+            return [g for g in merged if any(size(sex, g) for sex in SEXES)]
+        if len(merged) == 1:
+            return None
+        # Merge with the smaller neighbour (the only one at either end).
+        neighbours = [j for j in (small - 1, small + 1) if 0 <= j < len(merged)]
+        other = min(neighbours, key=lambda j: sum(size(sex, merged[j]) for sex in SEXES))
+        low, high = sorted((small, other))
+        merged[low : high + 1] = [merged[low] + merged[high]]
+
+
+def _groups(units: list[Unit], facts_: list[Fact]) -> _Groups:
+    unit_rows, unit_of = _pool_units(units, facts_)
+    bands = _merge_age_bands(facts_) if all(f.sex in SEXES for f in facts_) else None
+    if not bands:
+        return _Groups(unit_rows, unit_of, (), lambda f: 0, [], [], ())
+    band_of = {i: b for b, group in enumerate(bands) for i in group}
+    codes = [band_code(AGE_BANDS, group[0], group[-1]) for group in bands]
+    people = tuple(Row(f"{sex} {code}") for sex in SEXES for code in codes)
+    per_sex = len(bands)
+    return _Groups(
+        unit_rows,
+        unit_of,
+        people,
+        lambda f: SEXES.index(f.sex) * per_sex + band_of[_band(f.age, AGE_BANDS)],
+        [[s * per_sex + b for b in range(per_sex)] for s in range(len(SEXES))],
+        [[s * per_sex + b for s in range(len(SEXES))] for b in range(per_sex)],
+        tuple(Row(code) for code in codes),
+    )
+
+
+# ---------------------------------------------------------------------------- the measures
+
+
+def _measure(
+    code: str,
+    groups: _Groups,
+    facts_: list[Fact],
+    columns: Sequence[str],
+    column_of: Callable[[Fact], str],
+) -> tuple[Measure, LinkedTables, list[list[int]], list[list[int]]]:
+    """Count the facts into the pair (units, people) x columns and protect it jointly."""
+    index = {c: j for j, c in enumerate(columns)}
+    left = [[0] * len(columns) for _ in groups.units]
+    right = [[0] * len(columns) for _ in groups.people]
+    for fact in facts_:
+        j = index[column_of(fact)]
+        left[groups.unit_of[fact.unit_id]][j] += 1
+        if groups.people:
+            right[groups.person_of(fact)][j] += 1
+    linked = suppress_linked(left, right if groups.people else None)
+    measure = _tables(code, groups, tuple(columns), linked, left, right)
+    return measure, linked, left, right
+
+
+def _tables(
+    code: str,
+    groups: _Groups,
+    columns: tuple[str, ...],
+    linked: LinkedTables,
+    left: list[list[int]],
+    right: list[list[int]],
+    column_groups: list[list[int]] | None = None,
+    derived_columns: tuple[str, ...] | None = None,
+) -> Measure:
+    """The measure's tables, optionally with columns merged (`column_groups`)."""
+    shown = derived_columns or columns
+
+    def derive(
+        table: SuppressedTable, counts: list[list[int]], rows: list[list[int]] | None
+    ) -> SuppressedTable:
+        return aggregate(table, counts, rows, column_groups)
+
+    by_unit = Table(groups.units, shown, derive(linked.left, left, None))
+    if linked.right is None or not groups.people:
+        return Measure(code, by_unit, None, None)
+    by_sex = Table(
+        tuple(Row(sex) for sex in SEXES), shown, derive(linked.right, right, groups.sex_groups)
+    )
+    by_age = None
+    if len(groups.age_rows) > 1:
+        by_age = Table(groups.age_rows, shown, derive(linked.right, right, groups.age_groups))
+    return Measure(code, by_unit, by_sex, by_age)
+
+
+def _derived(
+    code: str,
+    groups: _Groups,
+    base: tuple[Measure, LinkedTables, list[list[int]], list[list[int]]],
+    column_groups: list[list[int]],
+    columns: Sequence[str],
+) -> Measure:
+    _measure_, linked, left, right = base
+    return _tables(
+        code,
+        groups,
+        _measure_.by_unit.columns,
+        linked,
+        left,
+        right,
+        column_groups,
+        tuple(columns),
+    )
+
+
+def _some_columns(table: SuppressedTable, columns: list[int]) -> SuppressedTable:
+    """Some of a suppressed table's columns as a table of their own (one profile band's
+    judgements). Its row totals and total add up shown counts only, and are hidden ("x")
+    where a part is hidden, so it reveals nothing the whole table does not."""
+
+    def added(parts: Sequence[Cell]) -> Cell:
+        if any(part.is_hidden for part in parts):
+            return Cell(None)
+        return Cell(sum(part.value or 0 for part in parts))
+
+    cells = tuple(tuple(row[j] for j in columns) for row in table.cells)
+    column_totals = tuple(table.column_totals[j] for j in columns)
+    return SuppressedTable(
+        cells,
+        tuple(added(row) for row in cells),
+        column_totals,
+        added(column_totals),
+        is_withheld=table.is_withheld,
+    )
+
+
+def _profile_band(fact: Fact) -> int:
+    return _band(len(fact.top_risk), PROFILE_BANDS)
+
+
+def _reassessed(fact: Fact) -> str:
+    if fact.kind != "reassessment":
+        return NOT_REASSESSMENT
+    on_time = {True: "on_time", False: "late", None: "no_due_date"}[fact.on_time]
+    gap = "?" if fact.days_since_previous is None else _band(fact.days_since_previous, GAP_DAYS)
+    return f"{on_time} {gap}"
+
+
+def _item_measures(
+    groups: _Groups, facts_: list[Fact], codes: Iterable[str], has: Callable[[Fact, str], bool]
+) -> list[ItemMeasure]:
+    """Per item, how many were rated at the top (or present); the TOP_ITEMS most frequent."""
+    counted = Counter(code for f in facts_ for code in codes if has(f, code))
+
+    def column(code: str) -> Callable[[Fact], str]:
+        return lambda fact: "top" if has(fact, code) else "not_top"
+
+    return [
+        ItemMeasure(code, _measure(code, groups, facts_, ("top", "not_top"), column(code))[0])
+        for code, n in counted.most_common(TOP_ITEMS)
+        if n
+    ]
+
+
+def _median(groups: _Groups, facts_: list[Fact]) -> Median:
+    values: list[list[int]] = [[] for _ in groups.units]
+    for fact in facts_:
+        values[groups.unit_of[fact.unit_id]].append(fact.days_to_approval)
+    every = [f.days_to_approval for f in facts_]
+    return Median(
+        groups.units,
+        tuple(statistics.median(v) if v else None for v in values),
+        statistics.median(every) if every else None,
+    )
+
+
+def measures(
+    instrument: Instrument,
+    period: Period,
+    units: list[Unit],
+    facts_: list[Fact],
+    missing: int,
+) -> Report:
+    """Every measure of the report from the opened facts. Pure: no database, no keys."""
+    if len(facts_) < THRESHOLD:  # a handful of children: nothing can be shown
+        return Report(
+            instrument=instrument,
+            period=period,
+            units=units,
+            assessed=0,
+            missing=missing,
+            kinds=None,
+            judgement=None,
+            profiles=[],
+            consistency=None,
+            child_view=None,
+            approval_days=None,
+            approval_median=None,
+            reassessed=None,
+            gap_days=None,
+            top_risk=[],
+            protective=[],
+        )
+    groups = _groups(units, facts_)
+    levels = [level.code for level in instrument.judgement_levels]
+    judged_columns = [f"{p} {lvl}" for p in range(len(PROFILE_BANDS)) for lvl in levels]
+    judged = _measure(
+        "judgement",
+        groups,
+        facts_,
+        judged_columns,
+        lambda f: f"{_profile_band(f)} {f.level}",
+    )
+    by_level = [
+        [p * len(levels) + j for p in range(len(PROFILE_BANDS))] for j in range(len(levels))
+    ]
+    reassessed_columns = [NOT_REASSESSMENT] + [
+        f"{status} {gap}" for status in REASSESSED for gap in [*range(len(GAP_DAYS)), "?"]
+    ]
+    reassessed = _measure("reassessed", groups, facts_, reassessed_columns, _reassessed)
+    on_time_groups = [[0]] + [
+        [reassessed_columns.index(c) for c in reassessed_columns if c.startswith(f"{s} ")]
+        for s in REASSESSED
+    ]
+    gap_groups = [[0]] + [
+        [reassessed_columns.index(f"{s} {g}") for s in REASSESSED]
+        for g in [*range(len(GAP_DAYS)), "?"]
+    ]
+    kind_groups = [[0], list(range(1, len(reassessed_columns)))]
+    return Report(
+        instrument=instrument,
+        period=period,
+        units=units,
+        assessed=len(facts_),
+        missing=missing,
+        kinds=_derived("kinds", groups, reassessed, kind_groups, KINDS),
+        judgement=_derived("judgement", groups, judged, by_level, levels),
+        profiles=[
+            (
+                band_code(PROFILE_BANDS, p, p),
+                Table(
+                    groups.units,
+                    tuple(levels),
+                    _some_columns(
+                        judged[1].left, [p * len(levels) + j for j in range(len(levels))]
+                    ),
+                ),
+            )
+            for p in range(len(PROFILE_BANDS))
+        ],
+        consistency=_measure(
+            "consistency",
+            groups,
+            facts_,
+            ("needed", "not_needed"),
+            lambda f: "needed" if f.needed_reason else "not_needed",
+        )[0],
+        child_view=_measure("child_view", groups, facts_, CHILD_VIEW, lambda f: f.child_view)[0],
+        approval_days=_measure(
+            "approval_days",
+            groups,
+            facts_,
+            [band_code(APPROVAL_DAYS, i, i) for i in range(len(APPROVAL_DAYS))],
+            lambda f: band_code(
+                APPROVAL_DAYS,
+                _band(f.days_to_approval, APPROVAL_DAYS),
+                _band(f.days_to_approval, APPROVAL_DAYS),
+            ),
+        )[0],
+        approval_median=_median(groups, facts_),
+        reassessed=_derived(
+            "reassessed", groups, reassessed, on_time_groups, [NOT_REASSESSMENT, *REASSESSED]
+        ),
+        gap_days=_derived(
+            "gap_days",
+            groups,
+            reassessed,
+            gap_groups,
+            [NOT_REASSESSMENT]
+            + [band_code(GAP_DAYS, i, i) for i in range(len(GAP_DAYS))]
+            + ["no_previous"],
+        ),
+        top_risk=_item_measures(
+            groups,
+            facts_,
+            [item.code for item in instrument.risk_items],
+            lambda f, code: code in f.top_risk,
+        ),
+        protective=_item_measures(
+            groups,
+            facts_,
+            [item.code for item in instrument.items if item.scale.kind == "protective"],
+            lambda f, code: code in f.protective,
+        ),
+    )
+
+
+# ---------------------------------------------------------------------------- reading
 
 
 def make_report(
@@ -101,30 +533,23 @@ def make_report(
     instrument: Instrument,
     period: Period,
     *,
+    unit_ids: Sequence[uuid.UUID] = (),
     purpose: str = "read",
 ) -> Report:
-    """The tables for the user's units; `purpose` ("read" or "export") names the audit
-    action. Nothing in the result points at a case."""
+    """The report for the user's units (or the chosen ones among them); `purpose` ("read" or
+    "export") names the audit action. Nothing in the result points at a case."""
     action = f"report:statistics:{purpose}"
     units = visible_units(session, user)
-    if not units:
+    if unit_ids:
+        chosen = set(unit_ids)
+        units = [u for u in units if u.id in chosen]
+    if not units or (unit_ids and len(units) != len(set(unit_ids))):
         audit.append_denial(session, user.as_actor(), action, "report", None)
         raise AccessDenied(N_("You do not have access to follow-up statistics."))
-    levels = [level.code for level in instrument.judgement_levels]
-    judged: Counter[tuple[object, str]] = Counter()
-    by_sex: Counter[tuple[str, str]] = Counter()
-    kinds: Counter[tuple[object, str]] = Counter()
-    voices: Counter[tuple[object, str]] = Counter()
-    sex_of: dict[object, str] = {}
-    for assessment, case in _counted(session, instrument, period, units):
-        content = open_content(session, vault, case, assessment)
-        level = content.judgement_level or ""
-        if case.id not in sex_of:
-            sex_of[case.id] = open_identity(session, vault, case).sex
-        judged[case.unit_id, level] += 1
-        by_sex[sex_of[case.id], level] += 1
-        kinds[case.unit_id, assessment.kind] += 1
-        voices[case.unit_id, _child_view(content.voices)] += 1
+    start, end = period.bounds()
+    ids = [u.id for u in units]
+    opened = list(facts.open_facts(session, vault, instrument.id, start, end, ids))
+    missing = facts.count_missing(session, instrument.id, start, end, ids)
     audit.append(
         session,
         user.as_actor(),
@@ -138,18 +563,44 @@ def make_report(
             "units": len(units),
         },
     )
-    return Report(
-        instrument,
-        period,
-        units,
-        suppress([[judged[u.id, lvl] for lvl in levels] for u in units]),
-        suppress([[by_sex[sex, lvl] for lvl in levels] for sex in SEXES]),
-        suppress([[kinds[u.id, kind] for kind in KINDS] for u in units]),
-        suppress([[voices[u.id, code] for code in CHILD_VIEW] for u in units]),
+    return measures(instrument, period, units, opened, missing)
+
+
+@dataclass(frozen=True)
+class Rebuilt:
+    written: int
+    unreadable: int  # approved assessments whose case key is destroyed: nothing to count
+
+
+def rebuild_facts(
+    session: Session,
+    vault: Vault,
+    actor: audit.Actor,
+    instrument_of: Callable[[Assessment], Instrument | None],
+) -> Rebuilt:
+    """Write the facts of approved assessments that have none: those approved before facts
+    were written. Opens each one's content and identity, so it is audited, with counts."""
+    written = unreadable = 0
+    for assessment in facts.missing_facts(session):
+        case = session.get(Case, assessment.case_id)
+        instrument = instrument_of(assessment)
+        if case is None or instrument is None:
+            unreadable += 1
+            continue
+        try:
+            content = open_content(session, vault, case, assessment)
+            identity = open_identity(session, vault, case)
+        except UnreadableData:
+            unreadable += 1
+            continue
+        facts.record_fact(session, vault, case, assessment, instrument, content, identity)
+        session.flush()
+        written += 1
+    audit.append(
+        session,
+        actor,
+        "report:facts:rebuild",
+        object_type="report",
+        details={"written": written, "unreadable": unreadable},
     )
-
-
-def _child_view(voices: Voices) -> str:
-    if voices.child.is_recorded:
-        return "heard"
-    return "not_heard" if voices.child_not_heard.strip() else "not_recorded"
+    return Rebuilt(written, unreadable)

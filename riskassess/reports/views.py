@@ -1,9 +1,10 @@
-"""Follow-up statistics pages: the tables on screen, and the same as CSV."""
+"""Follow-up statistics pages: the tables and charts on screen, and the same tables as CSV."""
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from datetime import timedelta
 
 from flask import Blueprint, Response, abort, render_template, request
@@ -14,19 +15,76 @@ from werkzeug.datastructures import MultiDict
 from riskassess.assessments.followup import local_today
 from riskassess.core.permissions import Permission
 from riskassess.errors import AccessDenied
+from riskassess.instruments.definition import Instrument
 from riskassess.reports import services
 from riskassess.reports.forms import ReportExportForm, ReportFilterForm
-from riskassess.reports.suppression import Cell, SuppressedTable
+from riskassess.reports.services import Measure, Report, Row, Table
+from riskassess.reports.suppression import Cell
 from riskassess.web import db, locale, require, state, user, vault
 
-SEX_LABELS = {"female": _l("Girls"), "male": _l("Boys")}
-CHILD_VIEW_LABELS = {
+bp = Blueprint("reports", __name__)
+
+ROW_LABELS = {
+    services.OTHER: _l("Other units (fewer than 5 each)"),
+    "female": _l("Girls"),
+    "male": _l("Boys"),
+}
+COLUMN_LABELS = {
+    "initial": _l("First assessment"),
+    "reassessment": _l("Reassessment"),
     "heard": _l("Recorded"),
     "not_heard": _l("Could not be obtained"),
     "not_recorded": _l("Not recorded"),
+    "needed": _l("Needed a reason"),
+    "not_needed": _l("Needed none"),
+    services.NOT_REASSESSMENT: _l("Not a reassessment"),
+    "on_time": _l("By the due date"),
+    "late": _l("After the due date"),
+    "no_due_date": _l("No due date"),
+    "no_previous": _l("Unknown"),
+    "top": _l("Rated at the top"),
+    "not_top": _l("Not at the top"),
 }
+# The measures' tables, in page order: (code, caption); the column labels come from
+# COLUMN_LABELS, the judgement levels from the instrument, day bands as they are.
+MEASURES = (
+    ("kinds", _l("Assessments and reassessments")),
+    ("judgement", _l("Overall judgement")),
+    ("consistency", _l("Judgements that needed a reason (consistency rules)")),
+    ("child_view", _l("The child's own view")),
+    ("approval_days", _l("Days from start to approval")),
+    ("reassessed", _l("Reassessments by their due date")),
+    ("gap_days", _l("Days between an approval and the reassessment after it")),
+)
+BY = {"unit": _l("by unit"), "sex": _l("by sex"), "age": _l("by age band")}
+ROW_TITLES = {"unit": _l("Unit"), "sex": _l("Sex"), "age": _l("Age")}
 
-bp = Blueprint("reports", __name__)
+
+def row_label(row: Row) -> str:
+    if row.label:
+        return row.label
+    if row.code in ROW_LABELS:
+        return str(ROW_LABELS[row.code])
+    return str(_("%(age)s years", age=row.code.replace("-", "–")))
+
+
+def column_labeller(instrument: Instrument) -> Callable[[str], str]:
+    lang = locale()
+    levels = {level.code: level.label.get(lang) for level in instrument.judgement_levels}
+
+    def label(code: str) -> str:
+        if code in levels:
+            return levels[code]
+        if code in COLUMN_LABELS:
+            return str(COLUMN_LABELS[code])
+        return str(_("%(days)s days", days=code.replace("-", "–")))
+
+    return label
+
+
+def item_label(instrument: Instrument, code: str) -> str:
+    item = instrument.item(code)
+    return f"{code} {item.title.get(locale())}" if item else code
 
 
 def _asked() -> MultiDict[str, str]:
@@ -43,13 +101,21 @@ def _asked() -> MultiDict[str, str]:
     )
 
 
-def _report(form: ReportFilterForm | ReportExportForm, purpose: str) -> services.Report | None:
+def _report(form: ReportFilterForm | ReportExportForm, purpose: str) -> Report | None:
     instrument = form.chosen_instrument()
     if not form.validate() or instrument is None:
         return None
     period = services.Period(form.date_from.data, form.date_to.data)
     try:
-        return services.make_report(db(), vault(), user(), instrument, period, purpose=purpose)
+        return services.make_report(
+            db(),
+            vault(),
+            user(),
+            instrument,
+            period,
+            unit_ids=form.chosen_units(),
+            purpose=purpose,
+        )
     except AccessDenied:
         abort(403)
 
@@ -58,63 +124,86 @@ def _report(form: ReportFilterForm | ReportExportForm, purpose: str) -> services
 @require(Permission.REPORT_READ)
 def statistics() -> str:
     instruments = state().instruments.all()
-    form = ReportFilterForm(instruments, locale(), formdata=_asked())
+    units = services.visible_units(db(), user())
+    form = ReportFilterForm(instruments, locale(), units, formdata=_asked())
     report = _report(form, "read")
-    export_form = ReportExportForm(instruments, locale(), formdata=None, data=form.data)
-    export_form.instrument.data = form.instrument.data
+    export_form = ReportExportForm(instruments, locale(), units, formdata=None, data=form.data)
+    labels = column_labeller(report.instrument) if report else str
     return render_template(
         "reports/statistics.html",
         form=form,
         report=report,
         export_form=export_form,
-        child_view_labels=[str(CHILD_VIEW_LABELS[code]) for code in services.CHILD_VIEW],
+        is_manager=len(units) > 1,
+        measures=[(code, caption) for code, caption in MEASURES],
+        by=BY,
+        row_titles=ROW_TITLES,
+        row_label=row_label,
+        column_label=labels,
+        item_label=(lambda code: item_label(report.instrument, code)) if report else str,
     )
 
 
-def _text(cell: Cell) -> str:
+def text(cell: Cell) -> str:
     if cell.value is not None:
         return str(cell.value)
     return "<5" if cell.is_small else "x"
 
 
-def _rows(
-    name: str, table: SuppressedTable, rows: list[str], columns: list[str]
-) -> list[list[str]]:
+def _csv_rows(name: str, table: Table, column_label: Callable[[str], str]) -> list[list[str]]:
+    """One line per count: table, row, column, count; hidden counts as on the page."""
+    counts = table.counts
+    columns = [column_label(c) for c in table.columns]
     out = []
-    for label, cells, total in zip(rows, table.cells, table.row_totals, strict=True):
-        out += [[name, label, column, _text(c)] for column, c in zip(columns, cells, strict=True)]
-        out.append([name, label, _("Total"), _text(total)])
+    for row, cells, total in zip(table.rows, counts.cells, counts.row_totals, strict=True):
+        label = row_label(row)
+        out += [[name, label, column, text(c)] for column, c in zip(columns, cells, strict=True)]
+        out.append([name, label, _("Total"), text(total)])
     out += [
-        [name, _("Total"), column, _text(c)]
-        for column, c in zip(columns, table.column_totals, strict=True)
+        [name, _("Total"), column, text(c)]
+        for column, c in zip(columns, counts.column_totals, strict=True)
     ]
-    out.append([name, _("Total"), _("Total"), _text(table.total)])
+    out.append([name, _("Total"), _("Total"), text(counts.total)])
     return out
+
+
+def _measure_rows(
+    caption: str, measure: Measure, column_label: Callable[[str], str]
+) -> list[list[str]]:
+    return [
+        line
+        for by, table in measure.tables
+        for line in _csv_rows(f"{caption} {BY[by]}", table, column_label)
+    ]
 
 
 @bp.post("/reports.csv")
 @require(Permission.REPORT_EXPORT)
 def export() -> Response:
-    """The report's tables as CSV, one count per line; hidden counts as in the page."""
-    form = ReportExportForm(state().instruments.all(), locale())
+    """The report's tables as CSV, one count per line; hidden counts as on the page."""
+    units = services.visible_units(db(), user())
+    form = ReportExportForm(state().instruments.all(), locale(), units)
     report = _report(form, "export")
     if report is None:
         abort(400)
-    from riskassess.app import KIND_LABELS  # the labels every page uses
-
-    lang = locale()
-    levels = [level.label.get(lang) for level in report.instrument.judgement_levels]
-    units = [unit.name for unit in report.units]
-    sexes = [str(SEX_LABELS[sex]) for sex in services.SEXES]
-    kinds = [str(KIND_LABELS[kind]) for kind in services.KINDS]
+    label = column_labeller(report.instrument)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow([_("Table"), _("Row"), _("Column"), _("Count")])
-    writer.writerows(_rows(_("Overall judgement by unit"), report.by_unit, units, levels))
-    writer.writerows(_rows(_("Overall judgement by sex"), report.by_sex, sexes, levels))
-    writer.writerows(_rows(_("Kind of assessment by unit"), report.kinds_by_unit, units, kinds))
-    views = [str(CHILD_VIEW_LABELS[code]) for code in services.CHILD_VIEW]
-    writer.writerows(_rows(_("The child's view by unit"), report.child_view_by_unit, units, views))
+    for code, caption in MEASURES:
+        measure = getattr(report, code)
+        if measure is not None:
+            writer.writerows(_measure_rows(str(caption), measure, label))
+    for band, table in report.profiles:
+        name = _("Overall judgement, %(band)s risk factors at the top", band=band)
+        writer.writerows(_csv_rows(name, table, label))
+    for title, items in (
+        (_("Risk factor rated at the top"), report.top_risk),
+        (_("Protective factor present"), report.protective),
+    ):
+        for entry in items:
+            name = f"{title}: {item_label(report.instrument, entry.item)}"
+            writer.writerows(_measure_rows(name, entry.measure, label))
     name = f"riskassess-uppfoljning-{report.period.first}-{report.period.last}.csv"
     return Response(
         buffer.getvalue(),

@@ -279,6 +279,7 @@ def _assess(
         supervisor,
         case,
         assessment,
+        instrument,
         "Fiktiv kommentar vid godkännande.",
         DEMO_PASSWORD,
     )

@@ -117,7 +117,15 @@ def approved(
     """An approved assessment; `on`: the (local) day of the approval, for due dates."""
     assessment = submitted(world, owner, case, plan)
     assessments.approve_assessment(
-        world.session, world.vault, world.passwords, supervisor, case, assessment, "", PASSWORD
+        world.session,
+        world.vault,
+        world.passwords,
+        supervisor,
+        case,
+        assessment,
+        world.instrument_of(assessment),
+        "",
+        PASSWORD,
     )
     world.session.commit()
     if on is not None:

@@ -91,7 +91,7 @@ def _arrange(world: World) -> tuple[list[Case], Assessment]:
     assessments.save_assessment(session, vault, owner, made[0], draft, content, draft.lock_version)
     assessments.submit_assessment(session, vault, owner, made[0], draft, instrument)
     assessments.approve_assessment(
-        session, vault, world.passwords, supervisor, made[0], draft, "", PASSWORD
+        session, vault, world.passwords, supervisor, made[0], draft, instrument, "", PASSWORD
     )
     session.commit()
     assert draft.state == "approved" and draft.content_hash

@@ -22,9 +22,8 @@ from riskassess.accounts.models import User
 from riskassess.accounts.raters import registered_instruments
 from riskassess.app import create_app
 from riskassess.assessments.models import Assessment
-from riskassess.assessments.services import age_on
 from riskassess.cases.models import Case
-from riskassess.cases.services import open_identity
+from riskassess.cases.services import age_on, open_identity
 from riskassess.cli_support import with_session
 from riskassess.config import (
     DEMO_SECRET_FILE,

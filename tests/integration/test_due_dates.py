@@ -195,6 +195,7 @@ def test_a_newer_approved_plan_replaces_the_old_follow_ups(
         team.supervisor,
         case,
         reassessment,
+        world.instrument_of(reassessment),
         "",
         PASSWORD,
     )
@@ -220,9 +221,16 @@ def test_a_follow_up_done_stays_done_when_the_plan_is_carried_into_a_reassessmen
     # The reassessment keeps the plan's rows (as a reassessment starts from them) and adds one.
     reassessment = submitted(world, team.owner, case, plan=[*plan, ("Fritid", days(7))])
     assessments.approve_assessment(
-        world.session, world.vault, world.passwords, team.supervisor, case, reassessment, "",
+        world.session,
+        world.vault,
+        world.passwords,
+        team.supervisor,
+        case,
+        reassessment,
+        world.instrument_of(reassessment),
+        "",
         PASSWORD,
-    )  # fmt: skip
+    )
     world.session.commit()
     rows = [f for f in _follow_ups(db) if f.assessment_id == reassessment.id]
     assert [(f.due_on, f.done_dt is not None) for f in rows] == [

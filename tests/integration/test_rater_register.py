@@ -321,7 +321,7 @@ def test_a_correction_by_an_unregistered_caseworker_is_recorded(
     assessments.save_assessment(session, vault, worker, case, approved, full, 1)
     assessments.submit_assessment(session, vault, worker, case, approved, instrument)
     assessments.approve_assessment(
-        session, vault, world.passwords, supervisor, case, approved, "", PASSWORD
+        session, vault, world.passwords, supervisor, case, approved, instrument, "", PASSWORD
     )
     found = session.get(RaterTraining, uuid.UUID(training))
     assert found is not None

@@ -234,7 +234,7 @@ def _approved_earl(world: World, owner: User, supervisor: User, case: Case) -> A
     )
     assessments.submit_assessment(session, vault, owner, case, assessment, earl)
     assessments.approve_assessment(
-        session, vault, world.passwords, supervisor, case, assessment, "", PASSWORD
+        session, vault, world.passwords, supervisor, case, assessment, earl, "", PASSWORD
     )
     session.commit()
     return assessment

@@ -63,7 +63,7 @@ def _approved(
     )
     assessments.submit_assessment(session, vault, colleague, case, assessment, instrument)
     assessments.approve_assessment(
-        session, vault, world.passwords, supervisor, case, assessment, "", PASSWORD
+        session, vault, world.passwords, supervisor, case, assessment, instrument, "", PASSWORD
     )
     session.commit()
     return assessment

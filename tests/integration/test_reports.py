@@ -14,26 +14,27 @@ By unit, as the manager sees it, before suppression:
     syd      7         0     5 |    12
     total   12         6     6 |    24
 
-The 1 is small. A reader knows a small count lies from 1 to 4 and any other hidden count is at
-least 5. Hiding only the 1 gives it away (12 - 5 - 6). Every cycle that could move it must
-pass nord's row and the high column: in the row, not nord-low (5 - 1 = 4 would be small) but
-nord-moderate (6) or the row total (12); in the column, not syd-high (5 - 1) but the high
-total (6). The cheapest closing cycle is nord-high, nord-moderate, moderate total, high total:
-6 + 6 + 6 = 18 hidden; through the row total it costs at least 12 + 6 + more. So:
+By sex it is the same table (nord's children are girls, syd's boys), and the two are protected
+together. Row totals (group sizes) are public. A reader knows a small count lies from 1 to 4
+and any other hidden count is at least 5. Hiding only the 1 gives it away (12 - 5 - 6). A
+cycle that moves it by one must stay inside nord's fixed total: not through nord-low (5 - 1 =
+4 would be small) but nord-moderate (6); and out of the high column: not through syd-high
+(5 - 1) but the high total, which the sex table shares; there it runs through the girls'
+high and moderate (the girls' total is fixed too) and back by the moderate total. So, in
+both tables:
 
            low  moderate  high | total
     nord     5         x    <5 |    12
     syd      7         0     5 |    12
     total   12         x     x |    24
 
-and the 1 can still be 1 or 2 (nord: 5 + x + <5 = 12, x at least 5). By sex it is the same
-table (nord's children are girls, syd's boys).
+and the 1 can still be 1 or 2 (nord: 5 + x + <5 = 12, x at least 5).
 
 The child's view: in nord ten children were heard and two could not be (a reason given); in
-syd all twelve were heard. The 2 and its column total 2 are small; the cheapest cycle through
-them runs through nord's heard (10) and the heard total (22), cost 32 (through nord's row total
-and the grand total it would cost 36). So: nord x, <5, 0 | 12; syd 12, 0, 0 | 12; total x,
-<5, 0 | 24, and the 2 can be anything from 1 to 4 (x = 12 - it).
+syd all twelve were heard. The 2 and its column total 2 are small; the only cycle through them
+runs through nord's heard (10), the heard total (22) and the girls' heard and not heard. So:
+nord x, <5, 0 | 12; syd 12, 0, 0 | 12; total x, <5, 0 | 24, the same by sex, and the 2 can be
+anything from 1 to 4 (x = 12 - it).
 
 A supervisor of nord sees nord only: the high total is then 1 itself, small, and the same
 cycle hides moderate and its total.
@@ -58,6 +59,7 @@ from riskassess.assessments.content import Content, ItemRating
 from riskassess.assessments.models import Assessment
 from riskassess.cases.models import Case
 from riskassess.core.audit import AuditEntry, entry_fields
+from riskassess.reports.models import AssessmentFact
 from tests.conftest import PASSWORD, World, csrf
 from tests.integration.casework import with_record
 
@@ -94,7 +96,7 @@ def _assess(
     if approve:
         assessments.submit_assessment(session, vault, owner, case, assessment, instrument)
         assessments.approve_assessment(
-            session, vault, world.passwords, boss, case, assessment, "", PASSWORD
+            session, vault, world.passwords, boss, case, assessment, instrument, "", PASSWORD
         )
     session.commit()
     return assessment
@@ -117,14 +119,19 @@ def _arrange(world: World) -> None:
     world.session.execute(
         update(Assessment).where(Assessment.id == old.id).values(decided_dt=long_ago)
     )
+    world.session.execute(
+        update(AssessmentFact)
+        .where(AssessmentFact.assessment_id == old.id)
+        .values(approved_dt=long_ago)
+    )
     _assess(world, cw_syd, sup_syd, world.case(cw_syd, sex="male"), "high", False)
     world.session.commit()
 
 
 def _cells(page: str, caption: str) -> list[list[str]]:
-    """The table with this caption as text, header row left out, row labels kept."""
+    """The table with this caption as text, header row and shares left out, row labels kept."""
     table = page[page.index(f"<caption>{caption}</caption>") :]
-    table = table[: table.index("</table>")]
+    table = re.sub(r'<span class="share">.*?</span>', "", table[: table.index("</table>")])
     rows = re.findall(r"<tr>(.*?)</tr>", table, flags=re.S)[1:]
     cell = re.compile(r"<t[hd][^>]*>(.*?)</t[hd]>", flags=re.S)
     return [
@@ -149,16 +156,23 @@ def test_the_manager_sees_every_unit_with_small_counts_protected(
         ["Pojkar", "7", "0", "5", "12"],
         ["Totalt", "12", "x", "x", "24"],
     ]
-    assert _cells(page, "Slag av bedömning per enhet") == [
-        ["Testenhet nord", "12", "0", "0", "12"],
-        ["Testenhet syd", "12", "0", "0", "12"],
-        ["Totalt", "24", "0", "0", "24"],
+    assert _cells(page, "Bedömningar och omprövningar per enhet") == [
+        ["Testenhet nord", "12", "0", "12"],
+        ["Testenhet syd", "12", "0", "12"],
+        ["Totalt", "24", "0", "24"],
     ]
-    assert _cells(page, "Barnets syn per enhet") == [
+    assert _cells(page, "Barnets egen syn per enhet") == [
         ["Testenhet nord", "x", "<5", "0", "12"],
         ["Testenhet syd", "12", "0", "0", "12"],
         ["Totalt", "x", "<5", "0", "24"],
     ]
+    assert _cells(page, "Barnets egen syn per kön") == [
+        ["Flickor", "x", "<5", "0", "12"],
+        ["Pojkar", "12", "0", "0", "12"],
+        ["Totalt", "x", "<5", "0", "24"],
+    ]
+    # A share beside every count shown, of its row: 5 of nord's 12 judged low.
+    assert '5 <span class="share">(42&nbsp;%)</span>' in page
     # Nothing leads to a case.
     assert "/cases/" not in page and "/assessments/" not in page
     [entry] = db.scalars(

@@ -61,7 +61,7 @@ def _approved(
     )
     assessments.submit_assessment(session, vault, owner, case, assessment, instrument)
     assessments.approve_assessment(
-        session, vault, world.passwords, supervisor, case, assessment, "", PASSWORD
+        session, vault, world.passwords, supervisor, case, assessment, instrument, "", PASSWORD
     )
     session.commit()
     return assessment
@@ -172,7 +172,7 @@ def test_correction_is_a_new_version_and_supersedes_when_approved(
     assessments.submit_assessment(db, world.vault, owner, case, correction, instrument)
     supervisor = db.get(User, supervisor.id)  # type: ignore[assignment]
     assessments.approve_assessment(
-        db, world.vault, world.passwords, supervisor, case, correction, "", PASSWORD
+        db, world.vault, world.passwords, supervisor, case, correction, instrument, "", PASSWORD
     )
     db.commit()
     db.rollback()

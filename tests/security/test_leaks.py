@@ -304,7 +304,7 @@ def _approve_one(world: World, seeded: Seeded) -> None:
     done = session.get(Assessment, uuid.UUID(seeded.ids["submitted"]))
     assert done is not None
     assessments.approve_assessment(
-        session, vault, world.passwords, supervisor, case, done, "", PASSWORD
+        session, vault, world.passwords, supervisor, case, done, savry, "", PASSWORD
     )
     session.commit()
 

@@ -17,6 +17,7 @@ SEALED = {
     "assessment.correction_reason",
     "review_decision.comment",
     "assessment_feedback.content",
+    "assessment_fact.sealed",  # under the installation's statistics data key
     "case_access.note",
     "retention_hold.note",
     "audit_sample_item.comment",
@@ -68,6 +69,10 @@ PLAINTEXT = {
     "assessment.state",
     "assessment.content_hash",
     "assessment.kind",
+    # A fact for follow-up statistics: the same instrument and kind as its assessment.
+    "assessment_fact.instrument_id",
+    "assessment_fact.instrument_version",
+    "assessment_fact.kind",
     "review_decision.decision",
     "case_access.kind",
     "case_access.purpose",  # a code

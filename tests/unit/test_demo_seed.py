@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from riskassess.assessments.services import age_on
+from riskassess.cases.services import age_on
 from riskassess.training.seed import CASES, _birth_date
 
 
