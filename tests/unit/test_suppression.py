@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import pytest
 from hypothesis import assume, given, settings
@@ -186,6 +187,11 @@ def test_independent_suppression_leaks_through_the_shared_column_totals() -> Non
     assert alone_units.cells[0][0].is_small and alone_units.column_totals[0].is_hidden
     assert alone_units.cells[1][0].value == 5 and alone_sex.column_totals[0].value == 6
     assert alone_sex.column_totals[0].value - alone_units.cells[1][0].value == units[0][0]
+    # The same attack as below, on both tables as suppressed apart, read together:
+    read_together = LinkedTables(
+        replace(alone_units, column_totals=alone_sex.column_totals), alone_sex, False
+    )
+    assert _attack(read_together)[("left", 0, 0)] == {1}
 
     pair = suppress_linked(units, by_sex)
     assert pair.right is not None and not pair.is_withheld
