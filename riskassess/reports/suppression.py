@@ -13,7 +13,8 @@ goes out. One table (`suppress`): a source S feeds each row by its row total, ea
 each column by the cell, each column feeds a sink T by its column total, and T feeds S by the
 grand total. Two tables of the same assessments by the same columns (`suppress_linked`): the
 columns are split in two nodes, in and out, joined by the column total; the second table's
-rows take from the columns' out-nodes and feed a sink S', and S' feeds S by the grand total.
+rows take from the columns' out-nodes and feed T by their row totals (one table alone is
+drawn as for `suppress`).
 
 Any other table (or pair) that agrees with everything shown differs from the true one by an
 integer circulation on the hidden edges. Such a circulation is a sum of simple cycles, each
