@@ -13,20 +13,29 @@ goes out. One table (`suppress`): a source S feeds each row by its row total, ea
 each column by the cell, each column feeds a sink T by its column total, and T feeds S by the
 grand total. Two tables of the same assessments by the same columns (`suppress_linked`): the
 columns are split in two nodes, in and out, joined by the column total; the second table's
-rows take from the columns' out-nodes and feed a sink S', and S' feeds S by the grand total.
+rows take from the columns' out-nodes and feed T by their row totals (one table alone is
+drawn as for `suppress`).
 
-Any other table (or pair) that agrees with everything shown differs from the true one by a
-circulation on the hidden edges. A network's constraint matrix is totally unimodular, so if
-an integer table with a small count changed exists, such a difference decomposes into simple
-cycles, each moving every edge it passes by one unit in the same direction as the whole
-difference, hence staying within what a reader knows of each count. So a small count can be
-worked out exactly if and only if no cycle of hidden edges through it can move it up or down
-by one while every hidden count it passes stays within what a reader knows of it (1 to 4 for
-a small count, at least 5 for a complement). That is a path search in a small graph. For a
-pinned small count, the cheapest such cycle through shown counts (cheapest: the least
+Any other table (or pair) that agrees with everything shown differs from the true one by an
+integer circulation on the hidden edges. Such a circulation is a sum of simple cycles, each
+passing every edge in the direction the whole difference moves it; one unit around any of
+them therefore moves each count it passes part of the way towards the other table, so within
+what a reader knows of it (an interval: 1 to 4 for a small count, at least 5 for a
+complement, exactly for a count shown or a public total). So a small count can be worked out
+exactly if and only if no cycle of hidden edges through it can move it up or down by one
+while every count it passes stays within what a reader knows of it. Nor can a reader do
+better with linear programming: a network's constraint matrix is totally unimodular, so the
+least and greatest value of each count over all real tables that agree with what is shown
+are integers, taken by integer tables. That is why a path search in a small graph is exact.
+For a pinned small count, the cheapest such cycle through shown counts (cheapest: the least
 information hidden) is found by Dijkstra's algorithm, and its counts are hidden too. Edges a
 reader knows anyway (public row totals and grand total) are fixed: never hidden, never on a
 cycle. Pure: no database, no Flask.
+
+What a reader knows also decides when nothing can be shown. With public row totals, a row
+of 6 made of a 1 and a 5 gives the 1 away whatever is hidden (the 1 cannot go down, the 5
+cannot go down to 4), as does a column total "<5" over four cells of 1. Then the tables are
+withheld whole.
 """
 
 from __future__ import annotations
