@@ -218,6 +218,11 @@ class World:
         self.passwords = passwords
         self._serial = 9800
 
+    def instrument_of_key(self, instrument_id: str, version: str) -> Instrument:
+        found = self.registry.get(instrument_id, version)
+        assert found is not None
+        return found
+
     def instrument_of(self, assessment: Assessment) -> Instrument:
         """The exact instrument version an assessment was made with."""
         found = self.registry.get(assessment.instrument_id, assessment.instrument_version)

@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, delete, exists, func, select
 from sqlalchemy.exc import IntegrityError
@@ -61,6 +62,25 @@ class Fact:
     days_to_approval: int  # from the start of the first version to its approval
     days_since_previous: int | None  # a reassessment: since the approval it followed
     on_time: bool | None  # a reassessment with a due date: approved by that date
+
+    @classmethod
+    def opened(cls, unit_id: uuid.UUID, kind: str, is_corrected: bool, raw: dict[str, Any]) -> Fact:
+        """The fact from its plaintext columns and its opened sealed value."""
+        return cls(
+            unit_id=unit_id,
+            kind=kind,
+            is_corrected=is_corrected,
+            sex=raw["sex"],
+            age=raw["age"],
+            level=raw["level"],
+            top_risk=tuple(raw["top"]),
+            protective=tuple(raw["prot"]),
+            needed_reason=raw["rule"],
+            child_view=raw["view"],
+            days_to_approval=raw["days"],
+            days_since_previous=raw["gap"],
+            on_time=raw["due"],
+        )
 
     def sealed_json(self) -> dict[str, object]:
         return {
@@ -229,21 +249,7 @@ def open_facts(
         raw = vault.open_json(
             session, row.key_id, row.sealed, "assessment_fact", "sealed", row.assessment_id
         )
-        yield Fact(
-            unit_id=row.unit_id,
-            kind=row.kind,
-            is_corrected=row.is_corrected,
-            sex=raw["sex"],
-            age=raw["age"],
-            level=raw["level"],
-            top_risk=tuple(raw["top"]),
-            protective=tuple(raw["prot"]),
-            needed_reason=raw["rule"],
-            child_view=raw["view"],
-            days_to_approval=raw["days"],
-            days_since_previous=raw["gap"],
-            on_time=raw["due"],
-        )
+        yield Fact.opened(row.unit_id, row.kind, row.is_corrected, raw)
 
 
 def _without_fact() -> list[ColumnElement[bool]]:

@@ -4,11 +4,11 @@ were worked out by hand.
 The set (SAVRY-style, 20 assessments, two units of ten; every count is 0 or at least 5, so
 nothing is hidden and each figure is plain arithmetic):
 
-    unit  who            level     top-rated risk items   S1 present  reason  child's view  days  kind (gap, on time)
-    A     5 girls, 14    low       none                   yes         no      heard            5  first
-    A     5 boys, 16     high      H1-H6                  no          no      heard           20  reassessment (100, yes)
-    B     5 girls, 14    moderate  H1, K1, I1             yes         yes     not heard        5  first
-    B     5 boys, 16     high      H1-H6                  no          no      heard           40  reassessment (200, no)
+    unit  who          level     rated High   S1   reason  child's view  days  kind (gap, on time)
+    A     5 girls, 14  low       none         yes  no      heard            5  first
+    A     5 boys, 16   high      H1-H6        no   no      heard           20  reassessed (100, yes)
+    B     5 girls, 14  moderate  H1, K1, I1   yes  yes     not heard        5  first
+    B     5 boys, 16   high      H1-H6        no   no      heard           40  reassessed (200, no)
 """
 
 from __future__ import annotations
@@ -147,8 +147,17 @@ def test_times_to_approval_and_between_assessments(savry: Instrument) -> None:
     assert median is not None
     assert median.values == (12.5, 22.5) and median.overall == 12.5
     assert report.reassessed is not None
-    assert report.reassessed.by_unit.columns == ("not_reassessment", "on_time", "late", "no_due_date")
-    assert _values(report.reassessed.by_unit) == [[5, 5, 0, 0, 10], [5, 0, 5, 0, 10], [10, 5, 5, 0, 20]]
+    assert report.reassessed.by_unit.columns == (
+        "not_reassessment",
+        "on_time",
+        "late",
+        "no_due_date",
+    )
+    assert _values(report.reassessed.by_unit) == [
+        [5, 5, 0, 0, 10],
+        [5, 0, 5, 0, 10],
+        [10, 5, 5, 0, 20],
+    ]
     assert report.gap_days is not None
     assert report.gap_days.by_unit.columns == (
         "not_reassessment", "0-92", "93-183", "184-366", "367-", "no_previous",
