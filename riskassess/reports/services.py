@@ -144,9 +144,10 @@ class Report:
     period: Period
     units: list[Unit]  # the units asked for
     assessed: int  # assessments counted (public: the sum of the public group sizes)
+    has_breakdown: bool  # by sex and age band (a measure may still show its units alone)
     missing: int  # approved in the scope but without a fact: `riskassess reports rebuild-facts`
     kinds: Measure | None
-    judgement: Measure | None
+    judgement: Measure | None  # by profile band and judgement where the counts allow it
     profiles: list[tuple[str, Table]]  # per profile band: units against judgement levels
     consistency: Measure | None
     child_view: Measure | None
@@ -270,13 +271,17 @@ def _groups(units: list[Unit], facts_: list[Fact]) -> _Groups:
 # ---------------------------------------------------------------------------- the measures
 
 
+# A measure with what it was derived from: the protected pair and its true counts.
+Counted = tuple[Measure, LinkedTables, list[list[int]], list[list[int]]]
+
+
 def _measure(
     code: str,
     groups: _Groups,
     facts_: list[Fact],
     columns: Sequence[str],
     column_of: Callable[[Fact], str],
-) -> tuple[Measure, LinkedTables, list[list[int]], list[list[int]]]:
+) -> Counted:
     """Count the facts into the pair (units, people) x columns and protect it jointly."""
     index = {c: j for j, c in enumerate(columns)}
     left = [[0] * len(columns) for _ in groups.units]
@@ -287,6 +292,9 @@ def _measure(
         if groups.people:
             right[groups.person_of(fact)][j] += 1
     linked = suppress_linked(left, right if groups.people else None)
+    if linked.is_withheld and groups.people:
+        # The breakdown by sex and age pins a small count whatever is hidden: the units alone.
+        linked = suppress_linked(left, None)
     measure = _tables(code, groups, tuple(columns), linked, left, right)
     return measure, linked, left, right
 
@@ -324,7 +332,7 @@ def _tables(
 def _derived(
     code: str,
     groups: _Groups,
-    base: tuple[Measure, LinkedTables, list[list[int]], list[list[int]]],
+    base: Counted,
     column_groups: list[list[int]],
     columns: Sequence[str],
 ) -> Measure:
@@ -366,6 +374,10 @@ def _profile_band(fact: Fact) -> int:
     return _band(len(fact.top_risk), PROFILE_BANDS)
 
 
+def _profiled_level(fact: Fact) -> str:
+    return f"{_profile_band(fact)} {fact.level}"
+
+
 def _reassessed(fact: Fact) -> str:
     if fact.kind != "reassessment":
         return NOT_REASSESSMENT
@@ -402,6 +414,84 @@ def _median(groups: _Groups, facts_: list[Fact]) -> Median:
     )
 
 
+def _finest_shown(
+    code: str,
+    groups: _Groups,
+    facts_: list[Fact],
+    details: Sequence[tuple[Sequence[str], Callable[[Fact], str]]],
+) -> tuple[int, Counted]:
+    """The finest of `details` (columns, and the column of a fact), finest first, that can be
+    shown without being withheld whole; the coarsest if none can. Returns its index."""
+    for index, (columns, column_of) in enumerate(details):
+        base = _measure(code, groups, facts_, columns, column_of)
+        if not base[1].is_withheld or index == len(details) - 1:
+            return index, base
+    raise ValueError("no level of detail given")
+
+
+def _judgements(
+    groups: _Groups, facts_: list[Fact], levels: list[str]
+) -> tuple[Measure, list[tuple[str, Table]]]:
+    """The overall judgement, and per profile band where the counts allow it."""
+    bands = range(len(PROFILE_BANDS))
+    index, base = _finest_shown(
+        "judgement",
+        groups,
+        facts_,
+        [
+            ([f"{p} {lvl}" for p in bands for lvl in levels], _profiled_level),
+            (levels, lambda f: f.level),
+        ],
+    )
+    if index == 1:
+        return base[0], []
+    by_level = [[p * len(levels) + j for p in bands] for j in range(len(levels))]
+    profiles = [
+        (
+            band_code(PROFILE_BANDS, p, p),
+            Table(
+                groups.units,
+                tuple(levels),
+                _some_columns(base[1].left, [p * len(levels) + j for j in range(len(levels))]),
+            ),
+        )
+        for p in bands
+    ]
+    return _derived("judgement", groups, base, by_level, levels), profiles
+
+
+def _reassessments(
+    groups: _Groups, facts_: list[Fact]
+) -> tuple[Measure, Measure | None, Measure | None]:
+    """Assessments and reassessments; whether reassessments came by their due date; the
+    days between them: one family, as finely as the counts allow."""
+    gaps: list[int | str] = [*range(len(GAP_DAYS)), "?"]
+    fine = [NOT_REASSESSMENT] + [f"{s} {g}" for s in REASSESSED for g in gaps]
+    index, base = _finest_shown(
+        "reassessed",
+        groups,
+        facts_,
+        [
+            (fine, _reassessed),
+            ([NOT_REASSESSMENT, *REASSESSED], lambda f: _reassessed(f).split(" ")[0]),
+            (KINDS, lambda f: "reassessment" if f.kind == "reassessment" else "initial"),
+        ],
+    )
+    if index == 2:
+        return base[0], None, None
+    if index == 1:
+        kinds = _derived("kinds", groups, base, [[0], [1, 2, 3]], KINDS)
+        return kinds, base[0], None
+    by_status = [[0]] + [[fine.index(f"{s} {g}") for g in gaps] for s in REASSESSED]
+    by_gap = [[0]] + [[fine.index(f"{s} {g}") for s in REASSESSED] for g in gaps]
+    gap_columns = [band_code(GAP_DAYS, i, i) for i in range(len(GAP_DAYS))]
+    return (
+        _derived("kinds", groups, base, [[0], list(range(1, len(fine)))], KINDS),
+        _derived("reassessed", groups, base, by_status, [NOT_REASSESSMENT, *REASSESSED]),
+        _derived("gap_days", groups, base, by_gap, [NOT_REASSESSMENT, *gap_columns, "no_previous"]),
+    )
+
+
 def measures(
     instrument: Instrument,
     period: Period,
@@ -417,6 +507,7 @@ def measures(
             units=units,
             assessed=0,
             missing=missing,
+            has_breakdown=False,
             kinds=None,
             judgement=None,
             profiles=[],
@@ -431,51 +522,18 @@ def measures(
         )
     groups = _groups(units, facts_)
     levels = [level.code for level in instrument.judgement_levels]
-    judged_columns = [f"{p} {lvl}" for p in range(len(PROFILE_BANDS)) for lvl in levels]
-    judged = _measure(
-        "judgement",
-        groups,
-        facts_,
-        judged_columns,
-        lambda f: f"{_profile_band(f)} {f.level}",
-    )
-    by_level = [
-        [p * len(levels) + j for p in range(len(PROFILE_BANDS))] for j in range(len(levels))
-    ]
-    reassessed_columns = [NOT_REASSESSMENT] + [
-        f"{status} {gap}" for status in REASSESSED for gap in [*range(len(GAP_DAYS)), "?"]
-    ]
-    reassessed = _measure("reassessed", groups, facts_, reassessed_columns, _reassessed)
-    on_time_groups = [[0]] + [
-        [reassessed_columns.index(c) for c in reassessed_columns if c.startswith(f"{s} ")]
-        for s in REASSESSED
-    ]
-    gap_groups = [[0]] + [
-        [reassessed_columns.index(f"{s} {g}") for s in REASSESSED]
-        for g in [*range(len(GAP_DAYS)), "?"]
-    ]
-    kind_groups = [[0], list(range(1, len(reassessed_columns)))]
+    judgement, profiles = _judgements(groups, facts_, levels)
+    kinds, reassessed, gap_days = _reassessments(groups, facts_)
     return Report(
         instrument=instrument,
         period=period,
         units=units,
         assessed=len(facts_),
         missing=missing,
-        kinds=_derived("kinds", groups, reassessed, kind_groups, KINDS),
-        judgement=_derived("judgement", groups, judged, by_level, levels),
-        profiles=[
-            (
-                band_code(PROFILE_BANDS, p, p),
-                Table(
-                    groups.units,
-                    tuple(levels),
-                    _some_columns(
-                        judged[1].left, [p * len(levels) + j for j in range(len(levels))]
-                    ),
-                ),
-            )
-            for p in range(len(PROFILE_BANDS))
-        ],
+        has_breakdown=bool(groups.people),
+        kinds=kinds,
+        judgement=judgement,
+        profiles=profiles,
         consistency=_measure(
             "consistency",
             groups,
@@ -496,18 +554,8 @@ def measures(
             ),
         )[0],
         approval_median=_median(groups, facts_),
-        reassessed=_derived(
-            "reassessed", groups, reassessed, on_time_groups, [NOT_REASSESSMENT, *REASSESSED]
-        ),
-        gap_days=_derived(
-            "gap_days",
-            groups,
-            reassessed,
-            gap_groups,
-            [NOT_REASSESSMENT]
-            + [band_code(GAP_DAYS, i, i) for i in range(len(GAP_DAYS))]
-            + ["no_previous"],
-        ),
+        reassessed=reassessed,
+        gap_days=gap_days,
         top_risk=_item_measures(
             groups,
             facts_,

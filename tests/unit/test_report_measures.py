@@ -24,6 +24,7 @@ from riskassess.instruments.definition import Instrument
 from riskassess.instruments.loader import parse_instrument
 from riskassess.reports.facts import Fact
 from riskassess.reports.services import Measure, Period, Report, Table, measures
+from riskassess.reports.suppression import suppress_linked
 
 PERIOD = Period(date(2026, 1, 1), date(2026, 12, 31))
 A = Unit(id=uuid.UUID(int=1), code="a", name="Enhet A")
@@ -204,3 +205,33 @@ def test_a_handful_of_assessments_shows_nothing(savry: Instrument) -> None:
     report = measures(savry, PERIOD, [A], _set()[:4], missing=2)
     assert report.is_empty and report.assessed == 0 and report.missing == 2
     assert report.top_risk == [] and report.profiles == []
+
+
+def test_profiles_are_left_out_where_they_would_pin_a_child(savry: Instrument) -> None:
+    """Ten girls of one unit: five judged low with no High item, and five alone each in a
+    profile band and level of their own. By band and level the row is 5, 1, 1, 1, 1, 1 with
+    its public total of 10: no 1 can go down (it would be 0) and the 5 cannot give one up (a
+    hidden count other than "<5" is at least 5), so no 1 can move and the pair is withheld
+    whatever is hidden. By level alone it is 6, 2, 2: a 2 can trade with the other 2."""
+    three = ("H1", "H2", "H3")
+    girls = [_fact(A, "female", 14, "low")] * 5 + [
+        _fact(A, "female", 14, "moderate"),
+        _fact(A, "female", 14, "high"),
+        _fact(A, "female", 14, "low", top_risk=three),
+        _fact(A, "female", 14, "moderate", top_risk=three),
+        _fact(A, "female", 14, "high", top_risk=three),
+    ]
+    fine = [[5, 1, 1, 1, 1, 1, 0, 0, 0]]
+    assert suppress_linked(fine, fine).is_withheld and suppress_linked(fine).is_withheld
+    report = measures(savry, PERIOD, [A], girls, missing=0)
+    assert report.profiles == []
+    assert report.judgement is not None and report.judgement.by_unit.columns == (
+        "low", "moderate", "high",
+    )  # fmt: skip
+    shown = _values(report.judgement.by_unit)
+    assert shown[0][-1] == 10 and not report.judgement.by_unit.is_withheld
+    # The 2s are hidden as small; the 6 can stay: 10 - 6 leaves 4 for the two, which may be
+    # 1 and 3, 2 and 2, or 3 and 1.
+    cells = report.judgement.by_unit.counts.cells[0]
+    assert [c.value for c in cells] == [6, None, None]
+    assert [c.is_small for c in cells] == [False, True, True]
