@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, exists, func, select
+from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -192,13 +192,16 @@ def record_fact(
     content: Content,
     identity: Identity,
 ) -> None:
-    """Write the approved assessment's fact, in place of the fact of the version it corrects."""
+    """Write the approved assessment's fact, in place of the fact of the version it corrects
+    (keeping the unit that version was counted in, should the case have moved since)."""
     fact = build_fact(session, case, assessment, instrument, content, identity)
     first = _first_version(session, assessment)
     if assessment.previous_id is not None and assessment.kind == AssessmentKind.CORRECTION:
-        session.execute(
-            delete(AssessmentFact).where(AssessmentFact.assessment_id == assessment.previous_id)
-        )
+        replaced = session.get(AssessmentFact, assessment.previous_id)
+        if replaced is not None:
+            fact = replace(fact, unit_id=replaced.unit_id)
+            session.delete(replaced)
+            session.flush()
     key_id = statistics_key(session, vault)
     assert first.decided_dt is not None  # checked by build_fact
     session.add(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 from flask.testing import FlaskClient
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from riskassess.accounts.models import User
@@ -227,3 +227,25 @@ def _token(client: FlaskClient) -> str:
     from tests.conftest import csrf
 
     return csrf(client, "/reports")
+
+
+def test_a_correction_after_a_move_is_counted_where_the_child_was_judged(world: World) -> None:
+    owner, boss, case = _team(world)
+    first = _rated(world, owner, boss, case, "low", HIGH)
+    north_id = case.unit_id
+    south = world.unit("south")
+    owner_s = world.user("cw.south", "caseworker", south)
+    boss_s = world.user("sup.south", "supervisor", south)
+    world.session.execute(update(Case).where(Case.id == case.id).values(unit_id=south.id))
+    world.session.commit()
+    correction = assessments.start_correction(
+        world.session, world.vault, owner_s, case, first, "Fiktiv felskrivning"
+    )
+    content = _content(world, "moderate", HIGH)
+    assessments.save_assessment(
+        world.session, world.vault, owner_s, case, correction, content, correction.lock_version
+    )
+    _approve(world, owner_s, boss_s, case, correction)
+    [(assessment_id, fact)] = _facts(world).items()
+    assert assessment_id == correction.id and fact.level == "moderate"
+    assert fact.unit_id == north_id != south.id
