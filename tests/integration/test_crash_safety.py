@@ -21,6 +21,7 @@ import signal
 import subprocess
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import suppress
@@ -43,8 +44,10 @@ from riskassess.core import migrate
 from riskassess.core.audit import AuditEntry, verify_chain
 from riskassess.core.crypto import Keyring
 from riskassess.core.db import make_engine
+from riskassess.core.installation import InstallationSetting
 from riskassess.core.keys import DataKey, Vault
 from riskassess.instruments.definition import Instrument
+from riskassess.reports import facts
 from tests.conftest import PASSWORD, TEST_ACTOR, claim_database, skip_or_fail
 from tests.integration.served import RECORD_PAGES, Browser, StepFailed, savry
 from tests.integration.test_serve import START_SECONDS, Live, _environment, _free_port, _serve
@@ -267,7 +270,18 @@ def check_database(url: str, vault: Vault, instrument: Instrument, work: Work) -
                 assert _actions(session, str(case.id))["case:case:create"] == 1
             keys = set(session.scalars(select(DataKey.id)))
             users = set(session.scalars(select(User.mfa_key_id)))
-            assert keys == {case.data_key_id for case in cases.values()} | (users - {None})
+            statistics = {
+                uuid.UUID(value)
+                for value in session.scalars(
+                    select(InstallationSetting.value).where(
+                        InstallationSetting.key == facts.STATISTICS_KEY
+                    )
+                )
+            }
+            owned = {case.data_key_id for case in cases.values()} | (users - {None})
+            assert keys == owned | statistics
+            # Every approval wrote its fact for follow-up statistics in the same transaction.
+            assert facts.missing_facts(session) == []
             with work.lock:
                 submitted, approved = set(work.submitted), set(work.approved)
             for row in session.scalars(select(Assessment)):
