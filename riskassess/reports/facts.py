@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, String, delete, exists, func, select, type_coerce
+from sqlalchemy import ColumnElement, String, cast, delete, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -200,12 +200,15 @@ def record_fact(
 
 
 def _id_text(stored: object) -> str:
-    """A stored id as `str(uuid.UUID)` writes it, which is how a sealed value's context names
-    its row: SQLite keeps the 32 hex digits SQLAlchemy writes, PostgreSQL's driver returns a
-    UUID. Cutting the hex digits is a fraction of parsing them into a UUID, 100,000 times."""
+    """An id read as text, written as `str(uuid.UUID)` writes it, which is how a sealed
+    value's context names its row: SQLite keeps the 32 hex digits SQLAlchemy writes,
+    PostgreSQL's uuid as text is that form already. Cutting the hex digits is a fraction of
+    parsing them into a UUID, 100,000 times."""
     if isinstance(stored, str) and len(stored) == 32:
         digits = stored.lower()
         return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
+    if isinstance(stored, str) and len(stored) == 36:
+        return stored.lower()
     return str(stored if isinstance(stored, uuid.UUID) else uuid.UUID(str(stored)))
 
 
@@ -229,17 +232,17 @@ def open_facts(
     """The facts of assessments first approved in [start, end) in the units, opened in bulk:
     one query, and the statistics key unwrapped once.
 
-    The ids come as stored (`type_coerce`), not parsed into a UUID per row by SQLAlchemy:
-    parsed once per distinct unit and key, and the assessment's only cut into the text the
-    sealed value's context needs."""
+    The ids are read as text, not parsed into a UUID per row (by SQLAlchemy on SQLite, by
+    the driver on PostgreSQL): parsed once per distinct unit and key, and the assessment's
+    only made into the text the sealed value's context needs."""
     table = AssessmentFact.__table__.c
     rows = session.execute(
         select(
-            type_coerce(table.assessment_id, String),
-            type_coerce(table.unit_id, String),
+            cast(table.assessment_id, String),
+            cast(table.unit_id, String),
             table.kind,
             table.is_corrected,
-            type_coerce(table.key_id, String),
+            cast(table.key_id, String),
             table.sealed,
         ).where(
             table.instrument_id == instrument_id,
