@@ -359,7 +359,7 @@ def measure(
         ),
         ("GET /reports as a manager (test client)", median_ms(page, RUNS)),
         ("bare: SELECT unit_id, count(*) ... GROUP BY unit_id", median_ms(bare_group_by, RUNS)),
-        (f"bare: fetch {n:,} sealed values", median_ms(bare_fetch, RUNS)),
+        (f"bare: fetch {n:,} rows (id as a UUID, sealed value)", median_ms(bare_fetch, RUNS)),
         (f"bare: AESGCM decrypt {n:,} values of the same size", median_ms(bare_decrypt, RUNS)),
         ("bare: the same + json.loads", median_ms(bare_decrypt_json, RUNS)),
     ]
