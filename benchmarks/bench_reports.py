@@ -120,7 +120,7 @@ def plan(
     instrument: Instrument, unit_ids: list[uuid.UUID], assessments: int
 ) -> tuple[list[Child], list[Planned]]:
     """Children first assessed from half a year before the period to its end, about half of
-    them reassessed some months later (about 30 % of the period's assessments), until the
+    them reassessed some months later (a third of the period's assessments), until the
     period holds `assessments`. Units differ in size (weights 1 to 14)."""
     rng = random.Random(16)  # noqa: S311 - fictional spreads, not secrets
     children: list[Child] = []
