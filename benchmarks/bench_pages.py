@@ -202,11 +202,11 @@ def seed(app: Flask, cases: int, offset: int = 0) -> tuple[uuid.UUID, uuid.UUID]
         return case_rows[0]["id"], first_draft
 
 
-def log_in(client: FlaskClient) -> None:
+def log_in(client: FlaskClient, username: str = "bench.cw") -> None:
     page = client.get("/login").get_data(as_text=True)
     token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
     response = client.post(
-        "/login", data={"username": "bench.cw", "password": PASSWORD, "csrf_token": token}
+        "/login", data={"username": username, "password": PASSWORD, "csrf_token": token}
     )
     assert response.status_code == 302
 
@@ -266,6 +266,16 @@ def bare_stack(url: str) -> float:
     return result
 
 
+def bench_app(url: str, keyring: Path) -> Flask:
+    """The app in production mode on a migrated database, logging in with a password only."""
+    settings = replace(
+        load_settings({}, mode="production"), database_url=url, keyring_path=keyring,
+        secret_key="b" * 40, testing=True, secure_cookies=False,
+        mfa_required=False,  # the benchmark logs in with a password only
+    )  # fmt: skip
+    return create_app(settings)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cases", type=int, default=10_000)
@@ -279,12 +289,7 @@ def main() -> None:
         with transaction(make_session_factory(engine)) as session:
             claim_mode(session, "production")
         engine.dispose()
-        settings = replace(
-            load_settings({}, mode="production"), database_url=url, keyring_path=keyring,
-            secret_key="b" * 40, testing=True, secure_cookies=False,
-            mfa_required=False,  # the benchmark logs in with a password only
-        )  # fmt: skip
-        app = create_app(settings)
+        app = bench_app(url, keyring)
         app_engine = app.extensions["riskassess"].session_factory.kw["bind"]
         start = time.perf_counter()
         small_case, small_assessment = seed(app, 100)

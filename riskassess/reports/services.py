@@ -178,6 +178,25 @@ def _band(value: int, bands: Sequence[tuple[int, int]]) -> int:
     return next(i for i, (low, high) in enumerate(bands) if low <= value <= high)
 
 
+class _BandOf(dict[int, int]):
+    """`_band` for one set of bands, remembered per value: a report bands each of 100,000
+    ages and day counts, which take only a few hundred values."""
+
+    def __init__(self, bands: Sequence[tuple[int, int]]) -> None:
+        super().__init__()
+        self.bands = bands
+
+    def __missing__(self, value: int) -> int:
+        band = self[value] = _band(value, self.bands)
+        return band
+
+
+AGE_BAND = _BandOf(AGE_BANDS)
+PROFILE_BAND = _BandOf(PROFILE_BANDS)
+APPROVAL_BAND = _BandOf(APPROVAL_DAYS)
+GAP_BAND = _BandOf(GAP_DAYS)
+
+
 def band_code(bands: Sequence[tuple[int, int]], first: int, last: int) -> str:
     """ "13-15", or "18-" for an open-ended band."""
     low, high = bands[first][0], bands[last][1]
@@ -192,12 +211,13 @@ class _Groups:
     """Which row each fact counts in, after pooling: public sizes of 0 or at least 5."""
 
     units: tuple[Row, ...]
-    unit_of: dict[uuid.UUID, int]
     people: tuple[Row, ...]  # sex and age band; empty when too few to break down
-    person_of: Callable[[Fact], int]
     sex_groups: list[list[int]]  # rows of `people` per sex, in SEXES order
     age_groups: list[list[int]]  # rows of `people` per merged age band
     age_rows: tuple[Row, ...]
+    # The row of each fact, in the order of the facts, worked out once for every measure.
+    unit_rows: list[int]
+    person_rows: list[int]  # empty when `people` is
 
 
 def _pool_units(
@@ -223,7 +243,7 @@ def _merge_age_bands(facts_: list[Fact]) -> list[list[int]] | None:
     """Neighbouring age bands merged until every sex has 0 or at least 5 in each; None when
     even one band for all ages leaves a sex with 1 to 4."""
     merged = [[i] for i in range(len(AGE_BANDS))]
-    count = Counter((f.sex, _band(f.age, AGE_BANDS)) for f in facts_)
+    count = Counter((f.sex, AGE_BAND[f.age]) for f in facts_)
 
     def size(sex: str, group: list[int]) -> int:
         return sum(count[sex, i] for i in group)
@@ -250,21 +270,23 @@ def _merge_age_bands(facts_: list[Fact]) -> list[list[int]] | None:
 
 def _groups(units: list[Unit], facts_: list[Fact]) -> _Groups:
     unit_rows, unit_of = _pool_units(units, facts_)
+    of_unit = [unit_of[f.unit_id] for f in facts_]
     bands = _merge_age_bands(facts_) if all(f.sex in SEXES for f in facts_) else None
     if not bands:
-        return _Groups(unit_rows, unit_of, (), lambda f: 0, [], [], ())
+        return _Groups(unit_rows, (), [], [], (), of_unit, [])
     band_of = {i: b for b, group in enumerate(bands) for i in group}
     codes = [band_code(AGE_BANDS, group[0], group[-1]) for group in bands]
     people = tuple(Row(f"{sex} {code}") for sex in SEXES for code in codes)
     per_sex = len(bands)
+    first_row = {sex: s * per_sex for s, sex in enumerate(SEXES)}
     return _Groups(
         unit_rows,
-        unit_of,
         people,
-        lambda f: SEXES.index(f.sex) * per_sex + band_of[_band(f.age, AGE_BANDS)],
         [[s * per_sex + b for b in range(per_sex)] for s in range(len(SEXES))],
         [[s * per_sex + b for s in range(len(SEXES))] for b in range(per_sex)],
         tuple(Row(code) for code in codes),
+        of_unit,
+        [first_row[f.sex] + band_of[AGE_BAND[f.age]] for f in facts_],
     )
 
 
@@ -273,6 +295,15 @@ def _groups(units: list[Unit], facts_: list[Fact]) -> _Groups:
 
 # A measure with what it was derived from: the protected pair and its true counts.
 Counted = tuple[Measure, LinkedTables, list[list[int]], list[list[int]]]
+
+
+def _counts(rows: list[int], columns: list[int], height: int, width: int) -> list[list[int]]:
+    """A table of how many facts fall in each (row, column): the facts' rows and columns in
+    two lists of the same order."""
+    table = [[0] * width for _ in range(height)]
+    for (i, j), n in Counter(zip(rows, columns, strict=True)).items():
+        table[i][j] = n
+    return table
 
 
 def _measure(
@@ -284,13 +315,24 @@ def _measure(
 ) -> Counted:
     """Count the facts into the pair (units, people) x columns and protect it jointly."""
     index = {c: j for j, c in enumerate(columns)}
-    left = [[0] * len(columns) for _ in groups.units]
-    right = [[0] * len(columns) for _ in groups.people]
-    for fact in facts_:
-        j = index[column_of(fact)]
-        left[groups.unit_of[fact.unit_id]][j] += 1
-        if groups.people:
-            right[groups.person_of(fact)][j] += 1
+    of_column = [index[column_of(fact)] for fact in facts_]
+    left = _counts(groups.unit_rows, of_column, len(groups.units), len(columns))
+    right = (
+        _counts(groups.person_rows, of_column, len(groups.people), len(columns))
+        if groups.people
+        else []
+    )
+    return _protected(code, groups, columns, left, right)
+
+
+def _protected(
+    code: str,
+    groups: _Groups,
+    columns: Sequence[str],
+    left: list[list[int]],
+    right: list[list[int]],
+) -> Counted:
+    """The counted pair (units, people) x columns, protected jointly, as a measure."""
     linked = suppress_linked(left, right if groups.people else None)
     if linked.is_withheld and groups.people:
         # The breakdown by sex and age pins a small count whatever is hidden: the units alone.
@@ -371,7 +413,10 @@ def _some_columns(table: SuppressedTable, columns: list[int]) -> SuppressedTable
 
 
 def _profile_band(fact: Fact) -> int:
-    return _band(len(fact.top_risk), PROFILE_BANDS)
+    return PROFILE_BAND[len(fact.top_risk)]
+
+
+ON_TIME = {True: "on_time", False: "late", None: "no_due_date"}
 
 
 def _profiled_level(fact: Fact) -> str:
@@ -381,31 +426,73 @@ def _profiled_level(fact: Fact) -> str:
 def _reassessed(fact: Fact) -> str:
     if fact.kind != "reassessment":
         return NOT_REASSESSMENT
-    on_time = {True: "on_time", False: "late", None: "no_due_date"}[fact.on_time]
-    gap = "?" if fact.days_since_previous is None else _band(fact.days_since_previous, GAP_DAYS)
+    on_time = ON_TIME[fact.on_time]
+    gap = "?" if fact.days_since_previous is None else GAP_BAND[fact.days_since_previous]
     return f"{on_time} {gap}"
 
 
 def _item_measures(
-    groups: _Groups, facts_: list[Fact], codes: Iterable[str], has: Callable[[Fact, str], bool]
+    groups: _Groups,
+    facts_: list[Fact],
+    codes: Iterable[str],
+    items_of: Callable[[Fact], tuple[str, ...]],
 ) -> list[ItemMeasure]:
-    """Per item, how many were rated at the top (or present); the TOP_ITEMS most frequent."""
-    counted = Counter(code for f in facts_ for code in codes if has(f, code))
+    """Per item, how many were rated at the top (or present); the TOP_ITEMS most frequent.
 
-    def column(code: str) -> Callable[[Fact], str]:
-        return lambda fact: "top" if has(fact, code) else "not_top"
+    One pass counts every item by unit and by group (a fact names an item at most once);
+    each table's "not_top" column is its row's size less its "top" count. Ties keep the
+    order in which the items first appear (fact by fact, in `codes` order)."""
+    position = {code: k for k, code in enumerate(codes)}
+    people = bool(groups.people)
+    person_rows = groups.person_rows if people else [0] * len(facts_)
+    by_group = Counter(
+        (unit, person, code)
+        for fact, unit, person in zip(facts_, groups.unit_rows, person_rows, strict=True)
+        for code in set(items_of(fact))
+        if code in position
+    )
+    counted: Counter[str] = Counter()
+    left_top: Counter[tuple[int, str]] = Counter()
+    right_top: Counter[tuple[int, str]] = Counter()
+    for (unit, person, code), n in by_group.items():
+        counted[code] += n
+        left_top[unit, code] += n
+        right_top[person, code] += n
+    first: dict[str, tuple[int, int]] = {}
+    for number, fact in enumerate(facts_):
+        for code in items_of(fact):
+            if code in position and code not in first:
+                first[code] = (number, position[code])
+        if len(first) == len(counted):
+            break
+    ranked = sorted(counted, key=lambda code: (-counted[code], first[code]))[:TOP_ITEMS]
+    unit_sizes = Counter(groups.unit_rows)
+    person_sizes = Counter(person_rows)
+
+    def table(
+        sizes: Counter[int], top: Counter[tuple[int, str]], height: int, code: str
+    ) -> list[list[int]]:
+        return [[top[i, code], sizes[i] - top[i, code]] for i in range(height)]
 
     return [
-        ItemMeasure(code, _measure(code, groups, facts_, ("top", "not_top"), column(code))[0])
-        for code, n in counted.most_common(TOP_ITEMS)
-        if n
+        ItemMeasure(
+            code,
+            _protected(
+                code,
+                groups,
+                ("top", "not_top"),
+                table(unit_sizes, left_top, len(groups.units), code),
+                table(person_sizes, right_top, len(groups.people), code),
+            )[0],
+        )
+        for code in ranked
     ]
 
 
 def _median(groups: _Groups, facts_: list[Fact]) -> Median:
     values: list[list[int]] = [[] for _ in groups.units]
-    for fact in facts_:
-        values[groups.unit_of[fact.unit_id]].append(fact.days_to_approval)
+    for fact, unit in zip(facts_, groups.unit_rows, strict=True):
+        values[unit].append(fact.days_to_approval)
     every = [f.days_to_approval for f in facts_]
     return Median(
         groups.units,
@@ -524,6 +611,7 @@ def measures(
     levels = [level.code for level in instrument.judgement_levels]
     judgement, profiles = _judgements(groups, facts_, levels)
     kinds, reassessed, gap_days = _reassessments(groups, facts_)
+    approval_columns = [band_code(APPROVAL_DAYS, i, i) for i in range(len(APPROVAL_DAYS))]
     return Report(
         instrument=instrument,
         period=period,
@@ -546,12 +634,8 @@ def measures(
             "approval_days",
             groups,
             facts_,
-            [band_code(APPROVAL_DAYS, i, i) for i in range(len(APPROVAL_DAYS))],
-            lambda f: band_code(
-                APPROVAL_DAYS,
-                _band(f.days_to_approval, APPROVAL_DAYS),
-                _band(f.days_to_approval, APPROVAL_DAYS),
-            ),
+            approval_columns,
+            lambda f: approval_columns[APPROVAL_BAND[f.days_to_approval]],
         )[0],
         approval_median=_median(groups, facts_),
         reassessed=reassessed,
@@ -560,13 +644,13 @@ def measures(
             groups,
             facts_,
             [item.code for item in instrument.risk_items],
-            lambda f, code: code in f.top_risk,
+            lambda f: f.top_risk,
         ),
         protective=_item_measures(
             groups,
             facts_,
             [item.code for item in instrument.items if item.scale.kind == "protective"],
-            lambda f, code: code in f.protective,
+            lambda f: f.protective,
         ),
     )
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from riskassess.accounts.models import User
 from riskassess.assessments import services as assessments
 from riskassess.assessments.content import Content, ItemRating
+from riskassess.assessments.followup import local_today
 from riskassess.assessments.models import Assessment
 from riskassess.cases import retention
 from riskassess.cases.models import Case
@@ -31,7 +32,7 @@ from tests.integration.casework import with_record
 SAVRY = ("savry-style", "1.0")
 HIGH = ("H1", "H2", "H3")
 PRESENT = ("S1", "S3")
-TODAY = datetime.now(UTC).date()
+TODAY = local_today()  # the municipality's day: periods are whole local days
 
 
 def _content(world: World, level: str, high: tuple[str, ...]) -> Content:

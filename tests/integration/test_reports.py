@@ -200,11 +200,10 @@ def test_the_csv_holds_the_same_hidden_counts_and_is_audited(
 ) -> None:
     _arrange(world)
     login("chef")
-    today = datetime.now(UTC).date()
     form = {
         "csrf_token": csrf(client, "/reports"),
-        "date_from": (today - timedelta(days=30)).isoformat(),
-        "date_to": today.isoformat(),
+        "date_from": FIRST.isoformat(),
+        "date_to": LAST.isoformat(),
         "instrument": "savry-style@1.0",
     }
     response = client.post("/reports.csv", data=form)
