@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 
+from riskassess.accounts.models import Unit
 from riskassess.assessments.followup import local_today
 from riskassess.core.permissions import Permission
 from riskassess.errors import AccessDenied
@@ -20,6 +21,7 @@ from riskassess.reports import services
 from riskassess.reports.forms import ReportExportForm, ReportFilterForm
 from riskassess.reports.services import Measure, Report, Row, Table
 from riskassess.reports.suppression import Cell
+from riskassess.reports.usage import most_counted_instrument
 from riskassess.web import db, locale, require, state, user, vault
 
 bp = Blueprint("reports", __name__)
@@ -87,17 +89,25 @@ def item_label(instrument: Instrument, code: str) -> str:
     return f"{code} {item.title.get(locale())}" if item else code
 
 
-def _asked() -> MultiDict[str, str]:
-    """The filter in the query string; without one, the last twelve months and the first
-    instrument."""
+def _asked(units: list[Unit]) -> MultiDict[str, str]:
+    """The filter in the query string; without one, the last twelve months and the
+    instrument most used in the user's units then (the first one when none is)."""
     if request.args:
         return request.args
     instruments = state().instruments.all()
     today = local_today()
-    first = f"{instruments[0].id}@{instruments[0].version}" if instruments else ""
     start = today - timedelta(days=365)
+    used = most_counted_instrument(
+        db(), [u.id for u in units], *services.Period(start, today).bounds()
+    )
+    keys = [f"{i.id}@{i.version}" for i in instruments]
+    chosen = f"{used[0]}@{used[1]}" if used else ""
     return MultiDict(
-        {"date_from": start.isoformat(), "date_to": today.isoformat(), "instrument": first}
+        {
+            "date_from": start.isoformat(),
+            "date_to": today.isoformat(),
+            "instrument": chosen if chosen in keys else next(iter(keys), ""),
+        }
     )
 
 
@@ -125,7 +135,7 @@ def _report(form: ReportFilterForm | ReportExportForm, purpose: str) -> Report |
 def statistics() -> str:
     instruments = state().instruments.all()
     units = services.visible_units(db(), user())
-    form = ReportFilterForm(instruments, locale(), units, formdata=_asked())
+    form = ReportFilterForm(instruments, locale(), units, formdata=_asked(units))
     report = _report(form, "read")
     export_form = ReportExportForm(instruments, locale(), units, formdata=None, data=form.data)
     labels = column_labeller(report.instrument) if report else str
