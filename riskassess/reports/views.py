@@ -160,13 +160,19 @@ def text(cell: Cell) -> str:
     return "<5" if cell.is_small else "x"
 
 
+def _as_text(value: str) -> str:
+    """A unit's name (typed by an administrator) that a spreadsheet shows as text and never
+    runs as a formula."""
+    return "'" + value if value.startswith(("=", "+", "-", "@", "\t", "\r")) else value
+
+
 def _csv_rows(name: str, table: Table, column_label: Callable[[str], str]) -> list[list[str]]:
     """One line per count: table, row, column, count; hidden counts as on the page."""
     counts = table.counts
     columns = [column_label(c) for c in table.columns]
     out = []
     for row, cells, total in zip(table.rows, counts.cells, counts.row_totals, strict=True):
-        label = row_label(row)
+        label = _as_text(row_label(row))
         out += [[name, label, column, text(c)] for column, c in zip(columns, cells, strict=True)]
         out.append([name, label, _("Total"), text(total)])
     out += [
@@ -197,15 +203,18 @@ def export() -> Response:
     if report is None:
         abort(400)
     label = column_labeller(report.instrument)
+    # For Swedish spreadsheets, like the audit log's export: semicolons (the comma is the
+    # decimal sign there) and UTF-8 with a byte-order mark, so "å", "ä" and "ö" survive.
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
     writer.writerow([_("Table"), _("Row"), _("Column"), _("Count")])
     for code, caption in MEASURES:
         measure = getattr(report, code)
         if measure is not None:
             writer.writerows(_measure_rows(str(caption), measure, label))
     for band, table in report.profiles:
-        name = _("Overall judgement, %(band)s risk factors at the top", band=band)
+        name = _("Overall judgement, %(band)s risk factors at the top", band=band.replace("-", "–"))
         writer.writerows(_csv_rows(name, table, label))
     for title, items in (
         (_("Risk factor rated at the top"), report.top_risk),
