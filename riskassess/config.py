@@ -72,6 +72,14 @@ class Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
 
 
+# The demo's Argon2 cost: OWASP's minimum for Argon2id (19 MiB, two passes) rather than the
+# production cost. Its accounts' password is printed on its login page and its data is
+# fictional, so the hash guards nothing; the lower cost keeps the many signed approvals of
+# its seed (riskassess.training.followup_sample) and a classroom's logins quick.
+DEMO_ARGON2_TIME_COST = 2
+DEMO_ARGON2_MEMORY_KIB = 19456
+
+
 def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
@@ -140,6 +148,12 @@ def load_settings(environ: Mapping[str, str] | None = None, *, mode: str | None 
             env, "RISKASSESS_AUDIT_CHECKPOINT_EVERY", Settings.audit_checkpoint_every, 0, 10**6
         ),
         trusted_proxies=_whole_number(env, "RISKASSESS_TRUSTED_PROXIES", 0, 0, 5),
+        password_time_cost=(
+            DEMO_ARGON2_TIME_COST if chosen_mode == "demo" else Settings.password_time_cost
+        ),
+        password_memory_kib=(
+            DEMO_ARGON2_MEMORY_KIB if chosen_mode == "demo" else Settings.password_memory_kib
+        ),
     )
 
 

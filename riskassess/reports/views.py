@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 
+from riskassess.accounts.models import Unit
 from riskassess.assessments.followup import local_today
 from riskassess.core.permissions import Permission
 from riskassess.errors import AccessDenied
@@ -20,6 +21,7 @@ from riskassess.reports import services
 from riskassess.reports.forms import ReportExportForm, ReportFilterForm
 from riskassess.reports.services import Measure, Report, Row, Table
 from riskassess.reports.suppression import Cell
+from riskassess.reports.usage import most_counted_instrument
 from riskassess.web import db, locale, require, state, user, vault
 
 bp = Blueprint("reports", __name__)
@@ -87,17 +89,25 @@ def item_label(instrument: Instrument, code: str) -> str:
     return f"{code} {item.title.get(locale())}" if item else code
 
 
-def _asked() -> MultiDict[str, str]:
-    """The filter in the query string; without one, the last twelve months and the first
-    instrument."""
+def _asked(units: list[Unit]) -> MultiDict[str, str]:
+    """The filter in the query string; without one, the last twelve months and the
+    instrument most used in the user's units then (the first one when none is)."""
     if request.args:
         return request.args
     instruments = state().instruments.all()
     today = local_today()
-    first = f"{instruments[0].id}@{instruments[0].version}" if instruments else ""
     start = today - timedelta(days=365)
+    used = most_counted_instrument(
+        db(), [u.id for u in units], *services.Period(start, today).bounds()
+    )
+    keys = [f"{i.id}@{i.version}" for i in instruments]
+    chosen = f"{used[0]}@{used[1]}" if used else ""
     return MultiDict(
-        {"date_from": start.isoformat(), "date_to": today.isoformat(), "instrument": first}
+        {
+            "date_from": start.isoformat(),
+            "date_to": today.isoformat(),
+            "instrument": chosen if chosen in keys else next(iter(keys), ""),
+        }
     )
 
 
@@ -125,7 +135,7 @@ def _report(form: ReportFilterForm | ReportExportForm, purpose: str) -> Report |
 def statistics() -> str:
     instruments = state().instruments.all()
     units = services.visible_units(db(), user())
-    form = ReportFilterForm(instruments, locale(), units, formdata=_asked())
+    form = ReportFilterForm(instruments, locale(), units, formdata=_asked(units))
     report = _report(form, "read")
     export_form = ReportExportForm(instruments, locale(), units, formdata=None, data=form.data)
     labels = column_labeller(report.instrument) if report else str
@@ -150,13 +160,19 @@ def text(cell: Cell) -> str:
     return "<5" if cell.is_small else "x"
 
 
+def _as_text(value: str) -> str:
+    """A unit's name (typed by an administrator) that a spreadsheet shows as text and never
+    runs as a formula."""
+    return "'" + value if value.startswith(("=", "+", "-", "@", "\t", "\r")) else value
+
+
 def _csv_rows(name: str, table: Table, column_label: Callable[[str], str]) -> list[list[str]]:
     """One line per count: table, row, column, count; hidden counts as on the page."""
     counts = table.counts
     columns = [column_label(c) for c in table.columns]
     out = []
     for row, cells, total in zip(table.rows, counts.cells, counts.row_totals, strict=True):
-        label = row_label(row)
+        label = _as_text(row_label(row))
         out += [[name, label, column, text(c)] for column, c in zip(columns, cells, strict=True)]
         out.append([name, label, _("Total"), text(total)])
     out += [
@@ -187,15 +203,18 @@ def export() -> Response:
     if report is None:
         abort(400)
     label = column_labeller(report.instrument)
+    # For Swedish spreadsheets, like the audit log's export: semicolons (the comma is the
+    # decimal sign there) and UTF-8 with a byte-order mark, so "å", "ä" and "ö" survive.
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
     writer.writerow([_("Table"), _("Row"), _("Column"), _("Count")])
     for code, caption in MEASURES:
         measure = getattr(report, code)
         if measure is not None:
             writer.writerows(_measure_rows(str(caption), measure, label))
     for band, table in report.profiles:
-        name = _("Overall judgement, %(band)s risk factors at the top", band=band)
+        name = _("Overall judgement, %(band)s risk factors at the top", band=band.replace("-", "–"))
         writer.writerows(_csv_rows(name, table, label))
     for title, items in (
         (_("Risk factor rated at the top"), report.top_risk),

@@ -9,7 +9,6 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from stdnum import luhn
 
 from riskassess.accounts import raters
 from riskassess.accounts import services as accounts
@@ -26,6 +25,10 @@ from riskassess.core.audit import Actor
 from riskassess.core.keys import Vault
 from riskassess.instruments.definition import Instrument
 from riskassess.instruments.loader import InstrumentRegistry
+from riskassess.training.fictional import fictional_personnummer
+from riskassess.training.followup_sample import seed_followup_sample
+
+__all__ = ["fictional_personnummer", "is_seeded", "seed_demo"]
 
 SEED_ACTOR = Actor.system("demo-seed")
 
@@ -37,7 +40,9 @@ DEMO_USERS = (
     ("handlaggare.a", "caseworker", "nord", "Hanna Handläggare (demo)"),
     ("handlaggare.b", "caseworker", "syd", "Bo Handläggare (demo)"),
     ("handlaggare.c", "caseworker", "nord", "Cissi Handläggare (demo)"),
+    ("handlaggare.d", "caseworker", "syd", "Dani Handläggare (demo)"),
     ("arbetsledare.a", "supervisor", "nord", "Ali Arbetsledare (demo)"),
+    ("arbetsledare.b", "supervisor", "syd", "Bea Arbetsledare (demo)"),
     ("utbildare", "trainer", None, "Ulla Utbildare (demo)"),
     ("admin", "admin", None, "Adam Admin (demo)"),
     ("granskare", "auditor", None, "Greta Granskare (demo)"),
@@ -46,9 +51,11 @@ DEMO_USERS = (
 # The register of trained raters: username, instrument id, years ago, course. Hanna is trained
 # in SAVRY only, so the demo shows both the plain start and the warning (EARL-20B for Leo);
 # Cissi is trained in the EARL instruments and has their cases; Bo (Enhet Syd) is registered
-# for nothing yet: the demo's administrator can register him.
+# for nothing yet: the demo's administrator can register him. Dani (Enhet Syd) works the
+# follow-up sample's SAVRY cases there.
 TRAININGS = (
     ("handlaggare.a", "savry-style", 2, "SAVRY grundutbildning, 2 dagar (fiktiv)"),
+    ("handlaggare.d", "savry-style", 3, "SAVRY grundutbildning, 2 dagar (fiktiv)"),
     ("handlaggare.c", "earl-20b-style", 1, "EARL-20B introduktion (fiktiv)"),
     ("handlaggare.c", "earl-21g-style", 1, "EARL-21G introduktion (fiktiv)"),
     ("arbetsledare.a", "savry-style", 4, "SAVRY grundutbildning, 2 dagar (fiktiv)"),
@@ -97,11 +104,6 @@ CASES = (
 )
 # Who works each instrument's cases in Enhet Nord: each is registered as trained in it.
 CASEWORKER_FOR = {SAVRY: "handlaggare.a", EARL_BOYS: "handlaggare.c", EARL_GIRLS: "handlaggare.c"}
-
-
-def fictional_personnummer(born: date, serial: str) -> str:
-    body = f"{born:%y%m%d}{serial[:3]}"
-    return f"{born:%Y%m%d}-{serial[:3]}{luhn.calc_check_digit(body)}"
 
 
 def _birth_date(age: int, today: date) -> date:
@@ -212,6 +214,8 @@ def seed_demo(
         if instrument is None:
             raise ValueError(f"the demo needs the shipped {instrument_id} 1.0 instrument")
         instruments[instrument_id] = instrument
+    # The follow-up sample first, so that the training cases, changed later, head the lists.
+    seed_followup_sample(session, vault, passwords, users, instruments[SAVRY], DEMO_PASSWORD, today)
     for shift, spec in enumerate(CASES):
         caseworker = users["handlaggare.b" if spec.unit == "syd" else "handlaggare.a"]
         if spec.instrument is not None:

@@ -16,6 +16,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -320,6 +321,7 @@ def test_supervisor_pages(browser: Browser, demo: DemoPages, walks: list[Walk], 
     expect(walk.page).to_have_url(re.compile(r"/register-extract$"))
     walk.check("register-extract")
     walk.visit("statistics-own-unit", "/reports")
+    expect(walk.page.locator("table.report-table").first).to_be_visible()
     assert_clean(walks)
 
 
@@ -327,7 +329,19 @@ def test_supervisor_pages(browser: Browser, demo: DemoPages, walks: list[Walk], 
 def test_manager_pages(browser: Browser, demo: DemoPages, walks: list[Walk], lang: str) -> None:
     walk = start(walks, browser, demo, lang)
     walk.log_in("enhetschef")
+    # The demo's follow-up sample fills the tables, charts and hidden counts of every state.
     walk.visit("statistics", "/reports")
+    expect(walk.page.locator("table.report-table").first).to_be_visible()
+    walk.page.locator("#units").select_option(label="Enhet Syd")
+    walk.page.locator("form.report-filters button.primary").click()
+    expect(walk.page.locator("p.report-scope")).to_contain_text("Enhet Syd")
+    walk.check("statistics-one-unit")
+    walk.page.locator("#date_from").fill((utcnow().date() - timedelta(days=120)).isoformat())
+    walk.page.locator("form.report-filters button.primary").click()
+    walk.check("statistics-shorter-period")
+    walk.page.emulate_media(media="print")
+    walk.check("statistics-print")
+    walk.page.emulate_media(media="screen")
     walk.visit("statistics-refused-period", "/reports?date_from=2026-05-01&date_to=2026-01-01")
     walk.visit("forbidden-case-list", "/cases", status=403)
     assert_clean(walks)

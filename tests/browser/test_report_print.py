@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session, aliased
 
 from riskassess.assessments.models import Assessment
 from riskassess.cases.models import Case
@@ -49,12 +49,19 @@ def _log_in(page: Page, base_url: str, username: str) -> None:
 
 
 def _approved_report(demo_db: Session) -> tuple[str, str]:
-    """The path of the demo's approved SAVRY-style report, and its case number."""
+    """The path of the approved SAVRY-style report of the demo's training case (Sam's: the
+    only case with one assessment, approved at seeding; the follow-up sample's are dated
+    earlier), and its case number."""
+    others = aliased(Assessment)
     row = demo_db.execute(
         select(Assessment.id, Case.reference)
         .join(Case, Case.id == Assessment.case_id)
-        .where(Assessment.state == "approved", Assessment.instrument_id == "savry-style")
-        .order_by(Assessment.created_dt)
+        .where(
+            Assessment.state == "approved",
+            Assessment.instrument_id == "savry-style",
+            ~exists().where(others.case_id == Assessment.case_id, others.id != Assessment.id),
+        )
+        .order_by(Assessment.created_dt.desc())
     ).first()
     assert row is not None, "the demo has an approved SAVRY-style assessment"
     return f"/assessments/{row.id}/report", row.reference

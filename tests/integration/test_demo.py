@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from riskassess.accounts.models import User
 from riskassess.accounts.raters import registered_instruments
 from riskassess.app import create_app
+from riskassess.assessments.followup import local_day
 from riskassess.assessments.models import Assessment
 from riskassess.cases.models import Case
 from riskassess.cases.services import age_on, open_identity
@@ -35,6 +36,7 @@ from riskassess.config import (
 from riskassess.core.crypto import Keyring
 from riskassess.core.keys import Vault
 from riskassess.instruments.loader import load_directories
+from riskassess.reports.models import AssessmentFact
 from riskassess.training.cli import prepare_demo
 from riskassess.training.seed import DEMO_PASSWORD
 from tests.conftest import csrf, make_settings
@@ -144,16 +146,61 @@ def test_the_demo_holds_every_instrument_in_every_state(tmp_path: Path) -> None:
         instrument = registry.get(instrument_id, "1.0")
         assert instrument is not None
         mine = [row for row in rows if row[0] == instrument_id]
+        # SAVRY-style also has the follow-up sample: 72 first assessments approved, 14 of
+        # them superseded by an approved reassessment.
+        sample = instrument_id == "savry-style"
         assert {state for _, kind, state, _, _ in mine if kind == "initial"} == {
             "draft",
             "submitted",
             "returned",
             "approved",
+            *(["superseded"] if sample else []),
         }, instrument_id
-        assert [state for _, kind, state, _, _ in mine if kind == "reassessment"] == ["draft"]
+        assert sorted(state for _, kind, state, _, _ in mine if kind == "reassessment") == [
+            *(["approved"] * 14 if sample else []),
+            "draft",
+        ]
+        # A draft, a submitted, a returned, an approved, and an approved one reassessed (two
+        # rows); SAVRY-style has a second approved one (Sam's) and the sample's 86.
+        assert len(mine) == (6 + 86 if sample else 5), instrument_id
         assert all(instrument.applies_to(age, sex) for _, _, _, age, sex in mine)
     earl_children = {(row[0], row[4]) for row in rows if row[0].startswith("earl")}
     assert earl_children == {("earl-20b-style", "male"), ("earl-21g-style", "female")}
+
+
+def test_the_demo_shows_follow_up_statistics(tmp_path: Path) -> None:
+    """The follow-up sample: a manager sees both units' 88 SAVRY-style assessments of the
+    last twelve months (86 of the sample, Sam's and Noah's), approved over the whole year,
+    with some small counts hidden; a supervisor sees the 56 of Enhet Nord."""
+    settings = prepare_demo(_demo_settings(tmp_path))
+
+    def spread(session: Session) -> tuple[int, int]:
+        days = [
+            local_day(fact.approved_dt)
+            for fact in session.scalars(
+                select(AssessmentFact).where(AssessmentFact.instrument_id == "savry-style")
+            )
+        ]
+        return len(days), (max(days) - min(days)).days
+
+    counted, span = with_session(settings, spread)
+    assert counted == 88 and span > 300
+    app = create_app(settings)
+    for username, assessed in (("enhetschef", 88), ("arbetsledare.a", 56)):
+        client = app.test_client()
+        form = {"username": username, "password": DEMO_PASSWORD}
+        client.post("/login", data=form | {"csrf_token": csrf(client, "/login")})
+        response = client.get("/reports")
+        page = response.get_data(as_text=True)
+        assert response.status_code == 200, username
+        # Without a filter the page opens on the instrument the units use, not the first.
+        assert re.search(r'<option selected value="savry-style@1.0">', page), username
+        assert f"{assessed} bedömningar räknade" in page, username
+        assert "<caption>Sammanfattande bedömning per enhet</caption>" in page
+        assert "<caption>Sammanfattande bedömning per kön</caption>" in page
+        assert "&lt;5</abbr>" in page and ">x</abbr>" in page
+        assert "För få bedömningar" not in page
+    app.extensions["riskassess"].session_factory.kw["bind"].dispose()
 
 
 def test_the_demo_reads_vignettes_from_a_local_folder(tmp_path: Path) -> None:

@@ -156,7 +156,7 @@ def test_the_manager_sees_every_unit_with_small_counts_protected(
         ["Pojkar", "7", "0", "5", "12"],
         ["Totalt", "12", "x", "x", "24"],
     ]
-    assert _cells(page, "Bedömningar och omprövningar per enhet") == [
+    assert _cells(page, "Bedömningar och ombedömningar per enhet") == [
         ["Testenhet nord", "12", "0", "12"],
         ["Testenhet syd", "12", "0", "12"],
         ["Totalt", "24", "0", "24"],
@@ -211,9 +211,11 @@ def test_the_csv_holds_the_same_hidden_counts_and_is_audited(
     assert response.headers["Cache-Control"] == "no-store"
     lines = response.get_data(as_text=True).splitlines()
     unit_table = "Sammanfattande bedömning per enhet"
-    assert f"{unit_table},Testenhet nord,Hög,<5" in lines
-    assert f"{unit_table},Testenhet nord,Medel,x" in lines
-    assert f"{unit_table},Totalt,Totalt,24" in lines
+    # For Swedish spreadsheets: a byte-order mark, then semicolons.
+    assert lines[0] == "\ufeffTabell;Rad;Kolumn;Antal"
+    assert f"{unit_table};Testenhet nord;Hög;<5" in lines
+    assert f"{unit_table};Testenhet nord;Medel;x" in lines
+    assert f"{unit_table};Totalt;Totalt;24" in lines
     assert db.scalars(
         select(AuditEntry).where(AuditEntry.action == "report:statistics:export")
     ).all()

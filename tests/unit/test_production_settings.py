@@ -89,3 +89,12 @@ def test_trusted_proxies_are_a_small_count() -> None:
     assert load_settings({"RISKASSESS_TRUSTED_PROXIES": "1"}).trusted_proxies == 1
     with pytest.raises(ConfigError, match="RISKASSESS_TRUSTED_PROXIES"):
         load_settings({"RISKASSESS_TRUSTED_PROXIES": "all"})
+
+
+def test_only_the_demo_hashes_passwords_at_the_lower_cost(tmp_path: Path) -> None:
+    """Production keeps the stronger Argon2id cost; the demo, whose password is printed on its
+    login page, uses OWASP's minimum (19 MiB, two passes) so that its seed signs quickly."""
+    production = load_settings(_production(tmp_path))
+    demo = load_settings({"RISKASSESS_INSTANCE_PATH": str(tmp_path)}, mode="demo")
+    assert (production.password_time_cost, production.password_memory_kib) == (3, 65536)
+    assert (demo.password_time_cost, demo.password_memory_kib) == (2, 19456)
