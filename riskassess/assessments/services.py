@@ -53,7 +53,7 @@ from riskassess.cases.services import (
 )
 from riskassess.core import audit
 from riskassess.core.db import new_id, utcnow
-from riskassess.core.keys import Vault
+from riskassess.core.keys import DataKey, Vault, keep_loaded
 from riskassess.errors import N_, AccessDenied, DomainError, EditConflict, WorkflowError
 from riskassess.instruments.definition import Instrument, Item
 from riskassess.instruments.services import record_version
@@ -891,6 +891,21 @@ def compare_assessments(
         details={"assessments": [str(a.id) for a in ordered]},
     )
     return [(a, open_content(session, vault, case, a)) for a in ordered]
+
+
+def get_assessment(session: Session, assessment_id: uuid.UUID) -> tuple[Assessment, Case] | None:
+    """The assessment and its case, with the case's data key row, in one query (see
+    `cases.services.get_case`)."""
+    row = session.execute(
+        select(Assessment, Case, DataKey)
+        .join(Case, Case.id == Assessment.case_id)
+        .outerjoin(DataKey, DataKey.id == Case.data_key_id)
+        .where(Assessment.id == assessment_id)
+    ).first()
+    if row is None:
+        return None
+    keep_loaded(session, row[2])
+    return row[0], row[1]
 
 
 def case_assessments(session: Session, case: Case) -> list[Assessment]:

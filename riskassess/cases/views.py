@@ -51,7 +51,7 @@ bp = Blueprint("cases", __name__)
 
 
 def load_case(case_id: uuid.UUID) -> Case:
-    case = db().get(Case, case_id)
+    case = services.get_case(db(), case_id)
     if case is None:
         abort(404)
     return case

@@ -42,6 +42,17 @@ class DataKey(Base):
     destroyed_dt: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+_LOADED_KEYS = "riskassess.keys.loaded"
+
+
+def keep_loaded(session: Session, row: DataKey | None) -> None:
+    """Keep a data key row that came with another query (the case it belongs to) for the
+    session's life, so that `Vault` finds it in the identity map instead of querying for it:
+    the identity map itself holds its objects only weakly."""
+    if row is not None:
+        session.info.setdefault(_LOADED_KEYS, []).append(row)
+
+
 class UnreadableData(crypto.DecryptionError):
     """Stored data that must not be shown: a data key that does not unwrap, or a value that
     does not decrypt. Carries what the audit entry needs, and nothing personal."""
