@@ -222,6 +222,21 @@ def latest_approved(session: Session, case: Case, instrument_id: str) -> Assessm
     )
 
 
+def _latest_approved_of(assessments: list[Assessment], instrument_id: str) -> Assessment | None:
+    """`latest_approved` among assessments already loaded."""
+    approved = [
+        a
+        for a in assessments
+        if a.instrument_id == instrument_id and a.state == State.APPROVED.value
+    ]
+    # The newest decision; one without a decision time (never, after an approval) last.
+    return max(
+        approved,
+        key=lambda a: (a.decided_dt is not None, a.decided_dt or a.created_dt),
+        default=None,
+    )
+
+
 def carried_forward(
     instrument: Instrument, previous: Content, confirmed_historical: Collection[str]
 ) -> Content:
@@ -252,13 +267,23 @@ class ReassessmentBasis:
 
 
 def reassessment_bases(
-    session: Session, vault: Vault, user: User, case: Case, instruments: list[Instrument]
+    session: Session,
+    vault: Vault,
+    user: User,
+    case: Case,
+    instruments: list[Instrument],
+    assessments: list[Assessment] | None = None,
 ) -> list[ReassessmentBasis]:
+    """What each instrument with historical items would start a reassessment from. Give the
+    case's `assessments` when they are loaded already, and no query looks for them again."""
     bases = []
     for instrument in instruments:
         if not any(d.historical for d in instrument.domains):
             continue
-        previous = latest_approved(session, case, instrument.id)
+        if assessments is None:
+            previous = latest_approved(session, case, instrument.id)
+        else:
+            previous = _latest_approved_of(assessments, instrument.id)
         if previous is None:
             continue
         content = open_content(session, vault, case, previous)

@@ -203,7 +203,9 @@ def _render_case(case: Case, view: services.CaseView) -> str:
         start_form=start_assessment_form(case, registered) if may_edit else None,
         registered=registered,
         untrained=_untrained(registered) if may_edit else [],
-        bases=reassessment_bases(db(), vault(), user(), case, state().instruments.all())
+        bases=reassessment_bases(
+            db(), vault(), user(), case, state().instruments.all(), assessments
+        )
         if may_edit
         else [],
         reveal_form=RevealForm()
