@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import LargeBinary, String, and_, bindparam, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm.util import identity_key
 
 from riskassess.core import audit, crypto
 from riskassess.core.db import Base, UTCDateTime, new_id, transaction, utcnow
@@ -170,7 +171,13 @@ class Vault:
         wanted = [k for k in set(key_ids) if k not in self._open]
         if not wanted:
             return
-        for stored in session.scalars(select(DataKey).where(DataKey.id.in_(wanted))):
+        # Rows already loaded with their cases (`keep_loaded`) need no query.
+        loaded = [session.identity_map.get(identity_key(DataKey, k)) for k in wanted]
+        rows: list[DataKey] = [row for row in loaded if isinstance(row, DataKey)]
+        missing = [k for k, row in zip(wanted, loaded, strict=True) if row is None]
+        if missing:
+            rows.extend(session.scalars(select(DataKey).where(DataKey.id.in_(missing))))
+        for stored in rows:
             if stored.destroyed_dt is None:
                 try:
                     self._open[stored.id] = self._unwrap(stored)
