@@ -8,6 +8,7 @@ import json
 import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -383,6 +384,9 @@ def _write_entries(session: Session, pending: Sequence[_Pending]) -> list[AuditE
     if not pending:
         return []
     rows = [_prepare(item) for item in pending]
+    # The request's own changes first: the lock is then held only for the entries and the
+    # COMMIT.
+    session.flush()
     connection = session.connection()
     dialect = connection.dialect.name
     driver: Any = connection.connection.driver_connection
@@ -405,27 +409,26 @@ def _write_pipelined(driver: Any, rows: Sequence[_Row]) -> list[tuple[int, str, 
     rows, in one pipeline (one round trip). The server runs them in order, and in READ
     COMMITTED each INSERT takes its snapshot when it starts, after the lock is granted, so it
     sees every entry committed before."""
-    cursors = []
-    with driver.cursor() as lock:
+    with ExitStack() as cursors:
+        lock = cursors.enter_context(driver.cursor())
+        inserts = []
         with driver.pipeline():  # everything sent at once; the results arrive at the block end
             lock.execute(_PG_LOCK_SQL, (_PG_AUDIT_LOCK,))
             for row in rows:
-                cursor = driver.cursor()
-                cursors.append(cursor)
-                cursor.execute(_PG_INSERT_SQL, row.params)
+                insert = cursors.enter_context(driver.cursor())
+                insert.execute(_PG_INSERT_SQL, row.params)
+                inserts.append(insert)
                 if row.cases:
-                    driver.cursor().executemany(
+                    cursors.enter_context(driver.cursor()).executemany(
                         _PG_CASE_REF_SQL, [{"case_id": c} for c in row.cases]
                     )
-        isolation = lock.fetchone()
-    # Before anything is committed: a wrong isolation level fails the commit, entries and all.
-    _check_isolation(isolation[1])
-    written = []
-    for cursor in cursors:
-        seq, prev_hash, entry_hash = cursor.fetchone()
-        cursor.close()
-        written.append((int(seq), str(prev_hash), str(entry_hash)))
-    return written
+        # Before anything is committed: a wrong isolation level fails the commit, entries and
+        # all.
+        _check_isolation(lock.fetchone()[1])
+        return [
+            (int(seq), str(prev_hash), str(entry_hash))
+            for seq, prev_hash, entry_hash in (insert.fetchone() for insert in inserts)
+        ]
 
 
 def _write_one_by_one(
