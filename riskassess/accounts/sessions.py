@@ -12,13 +12,15 @@ import hashlib
 import json
 import secrets
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from flask import Flask, Request, session
 from flask.sessions import SessionInterface, SessionMixin, session_json_serializer
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import Connection, delete, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.datastructures import CallbackDict
 from werkzeug.exceptions import HTTPException
@@ -102,24 +104,38 @@ class DatabaseSessionStore:
             "created_dt": record.created_dt,
             "last_seen_dt": record.last_seen_dt,
         }
-        with self.factory() as db, db.begin():
-            changed = db.execute(
+        with self._writing() as conn:
+            changed = conn.execute(
                 update(LoginSession).where(LoginSession.key_hash == key).values(**values)
             )
-            if not changed.rowcount:  # type: ignore[attr-defined]
-                db.add(LoginSession(key_hash=key, **values))
+            if not changed.rowcount:
+                conn.execute(insert(LoginSession).values(key_hash=key, **values))
 
     def touch(self, key: str, record: StoredSession, ttl: timedelta) -> None:
-        with self.factory() as db, db.begin():
-            db.execute(
+        with self._writing() as conn:
+            conn.execute(
                 update(LoginSession)
                 .where(LoginSession.key_hash == key)
                 .values(last_seen_dt=record.last_seen_dt)
             )
 
     def delete(self, key: str) -> None:
-        with self.factory() as db, db.begin():
-            db.execute(delete(LoginSession).where(LoginSession.key_hash == key))
+        with self._writing() as conn:
+            conn.execute(delete(LoginSession).where(LoginSession.key_hash == key))
+
+    @contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        """A connection for one session write. PostgreSQL: each statement commits by itself,
+        one round trip instead of BEGIN, the statement and COMMIT (a save is an UPDATE, and an
+        INSERT only for a new session, which no other request can know yet). SQLite: a short
+        transaction, as its transactions begin with BEGIN IMMEDIATE."""
+        engine = self.factory.kw["bind"]
+        if engine.dialect.name == "postgresql":
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                yield conn
+        else:
+            with engine.begin() as conn:
+                yield conn
 
     def delete_for_user(self, user_id: str, within: Session) -> int:
         ended = within.execute(
