@@ -151,7 +151,8 @@ def _init_login(app: Flask) -> None:
 
     @manager.user_loader  # type: ignore[untyped-decorator]  # flask-login ships no hints
     def _load(user_id: str) -> Any:
-        return load_user(db(), user_id)
+        stored = getattr(session, "stored", None)  # the login session, read with its user
+        return load_user(db(), user_id, getattr(stored, "user_row", None))
 
 
 def _register_blueprints(app: Flask) -> None:
