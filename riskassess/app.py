@@ -34,6 +34,7 @@ from riskassess.core.installation import check_mode
 from riskassess.core.keys import KeyringFile, UnreadableData, check_keyring
 from riskassess.formatting import format_day, format_moment
 from riskassess.health import init_health
+from riskassess.i18n import install_page_gettext
 from riskassess.instruments.definition import Instrument
 from riskassess.instruments.loader import load_directories
 from riskassess.instruments.services import check_recorded_versions
@@ -120,6 +121,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         vignettes=vignettes,
     )
     Babel(app, locale_selector=select_locale)
+    install_page_gettext(app)
     CSRFProtect(app)
     init_throttle(app, settings)
     _init_login(app)
@@ -149,7 +151,8 @@ def _init_login(app: Flask) -> None:
 
     @manager.user_loader  # type: ignore[untyped-decorator]  # flask-login ships no hints
     def _load(user_id: str) -> Any:
-        return load_user(db(), user_id)
+        stored = getattr(session, "stored", None)  # the login session, read with its user
+        return load_user(db(), user_id, getattr(stored, "user_row", None))
 
 
 def _register_blueprints(app: Flask) -> None:

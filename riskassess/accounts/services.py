@@ -6,11 +6,13 @@ import re
 import uuid
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from riskassess.accounts.models import Unit, User
 from riskassess.accounts.passwords import Passwords
-from riskassess.accounts.sessions import SessionStore
+from riskassess.accounts.sessions import SessionStore, UserRow
 from riskassess.core import audit
 from riskassess.core.db import utcnow
 from riskassess.core.permissions import Role
@@ -20,13 +22,40 @@ USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,79}")
 ANONYMOUS = audit.Actor(user_id=None, username="anonymous", role="anonymous", unit_id=None)
 
 
-def load_user(session: Session, user_id: str) -> User | None:
+def load_user(session: Session, user_id: str, known: UserRow | None = None) -> User | None:
+    """The logged-in user, if still active. `known` is the user's row as read with the login
+    session (`DatabaseSessionStore.load`): the user is then built from it, without a query."""
     try:
         ident = uuid.UUID(user_id)
     except ValueError:
         return None
-    found = session.get(User, ident)
+    if known is not None and known.user["id"] == ident:
+        found: User | None = _adopt(session, known)
+    else:
+        found = session.get(User, ident)
     return found if found is not None and found.is_active else None
+
+
+def _adopt(session: Session, known: UserRow) -> User:
+    """The user (and unit) of a row read elsewhere, made part of `session` as if it had
+    loaded them itself: no attribute counts as changed, and nothing is flushed for them."""
+    present = session.identity_map.get(identity_key(User, known.user["id"]))
+    if isinstance(present, User):
+        return present
+    user = User(**known.user)
+    make_transient_to_detached(user)
+    session.add(user)
+    unit = None
+    if known.unit is not None:
+        loaded = session.identity_map.get(identity_key(Unit, known.unit["id"]))
+        if isinstance(loaded, Unit):
+            unit = loaded
+        else:
+            unit = Unit(**known.unit)
+            make_transient_to_detached(unit)
+            session.add(unit)
+    set_committed_value(user, "unit", unit)
+    return user
 
 
 def authenticate(

@@ -12,19 +12,22 @@ import hashlib
 import json
 import secrets
 import uuid
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any, Protocol
 
 from flask import Flask, Request, session
 from flask.sessions import SessionInterface, SessionMixin, session_json_serializer
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import Connection, delete, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.datastructures import CallbackDict
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from riskassess.accounts.models import LoginSession
+from riskassess.accounts.models import LoginSession, Unit, User
 from riskassess.config import Settings
 from riskassess.core.db import utcnow
 
@@ -46,6 +49,37 @@ class StoredSession:
     user_id: str | None
     created_dt: datetime
     last_seen_dt: datetime
+    # The logged-in user's row and unit row as read with the session (the database store),
+    # for `accounts.services.load_user`; None when not read with it.
+    user_row: UserRow | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class UserRow:
+    """A user_account row and its unit's row (None for a user without a unit), by column."""
+
+    user: dict[str, Any]
+    unit: dict[str, Any] | None
+
+
+@cache
+def _joined_columns() -> list[Any]:
+    """The user's and the unit's columns, labelled apart from the session's own. Built on first
+    use: a column typed by its foreign key (`mfa_key_id`) has its type only once the table it
+    refers to is known."""
+    return [c.label(f"account__{c.key}") for c in User.__table__.c] + [
+        c.label(f"unit__{c.key}") for c in Unit.__table__.c
+    ]
+
+
+def _user_row(row: Any) -> UserRow | None:
+    values = row._mapping
+    if values["account__id"] is None:  # no user, or one that no longer exists
+        return None
+    unit = None
+    if values["unit__id"] is not None:
+        unit = {c.key: values[f"unit__{c.key}"] for c in Unit.__table__.c}
+    return UserRow({c.key: values[f"account__{c.key}"] for c in User.__table__.c}, unit)
 
 
 class SessionStore(Protocol):
@@ -73,12 +107,20 @@ class DatabaseSessionStore:
         self.factory = factory
 
     def load(self, key: str) -> StoredSession | None:
-        query = select(
-            LoginSession.data,
-            LoginSession.user_id,
-            LoginSession.created_dt,
-            LoginSession.last_seen_dt,
-        ).where(LoginSession.key_hash == key)
+        # The session's user and unit come in the same statement: every logged-in request
+        # loads them next (`accounts.services.load_user`), and would otherwise query again.
+        query = (
+            select(
+                LoginSession.data,
+                LoginSession.user_id,
+                LoginSession.created_dt,
+                LoginSession.last_seen_dt,
+                *_joined_columns(),
+            )
+            .outerjoin(User, User.id == LoginSession.user_id)
+            .outerjoin(Unit, Unit.id == User.unit_id)
+            .where(LoginSession.key_hash == key)
+        )
         engine = self.factory.kw["bind"]
         if engine.dialect.name == "postgresql":
             # Every request starts here: one statement in autocommit, one round trip, instead
@@ -91,9 +133,9 @@ class DatabaseSessionStore:
                 row = db.execute(query).first()
         if row is None:
             return None
-        data, user_id, created_dt, last_seen_dt = row
+        data, user_id, created_dt, last_seen_dt = row[:4]
         user = None if user_id is None else str(user_id)
-        return StoredSession(data, user, created_dt, last_seen_dt)
+        return StoredSession(data, user, created_dt, last_seen_dt, _user_row(row))
 
     def save(self, key: str, record: StoredSession, ttl: timedelta) -> None:
         values = {
@@ -102,24 +144,38 @@ class DatabaseSessionStore:
             "created_dt": record.created_dt,
             "last_seen_dt": record.last_seen_dt,
         }
-        with self.factory() as db, db.begin():
-            changed = db.execute(
+        with self._writing() as conn:
+            changed = conn.execute(
                 update(LoginSession).where(LoginSession.key_hash == key).values(**values)
             )
-            if not changed.rowcount:  # type: ignore[attr-defined]
-                db.add(LoginSession(key_hash=key, **values))
+            if not changed.rowcount:
+                conn.execute(insert(LoginSession).values(key_hash=key, **values))
 
     def touch(self, key: str, record: StoredSession, ttl: timedelta) -> None:
-        with self.factory() as db, db.begin():
-            db.execute(
+        with self._writing() as conn:
+            conn.execute(
                 update(LoginSession)
                 .where(LoginSession.key_hash == key)
                 .values(last_seen_dt=record.last_seen_dt)
             )
 
     def delete(self, key: str) -> None:
-        with self.factory() as db, db.begin():
-            db.execute(delete(LoginSession).where(LoginSession.key_hash == key))
+        with self._writing() as conn:
+            conn.execute(delete(LoginSession).where(LoginSession.key_hash == key))
+
+    @contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        """A connection for one session write. PostgreSQL: each statement commits by itself,
+        one round trip instead of BEGIN, the statement and COMMIT (a save is an UPDATE, and an
+        INSERT only for a new session, which no other request can know yet). SQLite: a short
+        transaction, as its transactions begin with BEGIN IMMEDIATE."""
+        engine = self.factory.kw["bind"]
+        if engine.dialect.name == "postgresql":
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                yield conn
+        else:
+            with engine.begin() as conn:
+                yield conn
 
     def delete_for_user(self, user_id: str, within: Session) -> int:
         ended = within.execute(

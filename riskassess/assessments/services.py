@@ -15,10 +15,11 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from functools import cached_property
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from riskassess.accounts.models import User
@@ -54,7 +55,7 @@ from riskassess.cases.services import (
 )
 from riskassess.core import audit
 from riskassess.core.db import new_id, utcnow
-from riskassess.core.keys import Vault
+from riskassess.core.keys import DataKey, Vault, keep_loaded
 from riskassess.errors import N_, AccessDenied, DomainError, EditConflict, WorkflowError
 from riskassess.instruments.definition import Instrument, Item
 from riskassess.instruments.services import record_version
@@ -220,6 +221,21 @@ def latest_approved(session: Session, case: Case, instrument_id: str) -> Assessm
     )
 
 
+def _latest_approved_of(assessments: list[Assessment], instrument_id: str) -> Assessment | None:
+    """`latest_approved` among assessments already loaded."""
+    approved = [
+        a
+        for a in assessments
+        if a.instrument_id == instrument_id and a.state == State.APPROVED.value
+    ]
+    # The newest decision; one without a decision time (never, after an approval) last.
+    return max(
+        approved,
+        key=lambda a: (a.decided_dt is not None, a.decided_dt or a.created_dt),
+        default=None,
+    )
+
+
 def carried_forward(
     instrument: Instrument, previous: Content, confirmed_historical: Collection[str]
 ) -> Content:
@@ -250,13 +266,23 @@ class ReassessmentBasis:
 
 
 def reassessment_bases(
-    session: Session, vault: Vault, user: User, case: Case, instruments: list[Instrument]
+    session: Session,
+    vault: Vault,
+    user: User,
+    case: Case,
+    instruments: list[Instrument],
+    assessments: list[Assessment] | None = None,
 ) -> list[ReassessmentBasis]:
+    """What each instrument with historical items would start a reassessment from. Give the
+    case's `assessments` when they are loaded already, and no query looks for them again."""
     bases = []
     for instrument in instruments:
         if not any(d.historical for d in instrument.domains):
             continue
-        previous = latest_approved(session, case, instrument.id)
+        if assessments is None:
+            previous = latest_approved(session, case, instrument.id)
+        else:
+            previous = _latest_approved_of(assessments, instrument.id)
         if previous is None:
             continue
         content = open_content(session, vault, case, previous)
@@ -570,10 +596,9 @@ def save_assessment(
     new_state = _transition(assessment, Action.EDIT)
     if based_on_version != assessment.lock_version:
         raise EditConflict(EDITED_ELSEWHERE)
-    with _single_writer(session, EDITED_ELSEWHERE):
-        assessment.content = _seal_content(session, vault, case, assessment.id, content)
-        assessment.state = new_state.value
-        assessment.updated_dt = utcnow()
+    _write_section(
+        session, assessment, _seal_content(session, vault, case, assessment.id, content), new_state
+    )
     note_editor(session, assessment, user)
     audit.append(
         session,
@@ -582,6 +607,32 @@ def save_assessment(
         object_type="assessment",
         object_id=assessment.id,
     )
+
+
+def _write_section(
+    session: Session, assessment: Assessment, sealed: bytes, new_state: State
+) -> None:
+    """The save's change as one UPDATE that matches the row only at the lock version this
+    request read; no row matched means someone saved in between (on PostgreSQL two requests
+    can read the same version), and nothing is written. Unlike a flush in a savepoint
+    (`_single_writer`), this needs no SAVEPOINT and RELEASE round trips: a section save is
+    the most frequent write there is. The loaded object is then set to what was written."""
+    values = {
+        "content": sealed,
+        "state": new_state.value,
+        "updated_dt": utcnow(),
+        "lock_version": assessment.lock_version + 1,
+    }
+    changed = session.execute(
+        update(Assessment)
+        .where(Assessment.id == assessment.id, Assessment.lock_version == assessment.lock_version)
+        .values(values),
+        execution_options={"synchronize_session": False},
+    )
+    if changed.rowcount != 1:  # type: ignore[attr-defined]
+        raise EditConflict(EDITED_ELSEWHERE)
+    for name, value in values.items():
+        set_committed_value(assessment, name, value)
 
 
 def submit_assessment(
@@ -899,6 +950,21 @@ def compare_assessments(
         details={"assessments": [str(a.id) for a in ordered]},
     )
     return [(a, open_content(session, vault, case, a)) for a in ordered]
+
+
+def get_assessment(session: Session, assessment_id: uuid.UUID) -> tuple[Assessment, Case] | None:
+    """The assessment and its case, with the case's data key row, in one query (see
+    `cases.services.get_case`)."""
+    row = session.execute(
+        select(Assessment, Case, DataKey)
+        .join(Case, Case.id == Assessment.case_id)
+        .outerjoin(DataKey, DataKey.id == Case.data_key_id)
+        .where(Assessment.id == assessment_id)
+    ).first()
+    if row is None:
+        return None
+    keep_loaded(session, row[2])
+    return row[0], row[1]
 
 
 def case_assessments(session: Session, case: Case) -> list[Assessment]:

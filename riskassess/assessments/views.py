@@ -114,10 +114,11 @@ def _started(assessment: Assessment) -> Response:
 
 
 def load_assessment(assessment_id: uuid.UUID) -> tuple[Assessment, Case, Instrument]:
-    assessment = db().get(Assessment, assessment_id)
-    if assessment is None:
+    found = services.get_assessment(db(), assessment_id)
+    if found is None:
         abort(404)
-    return assessment, load_case(assessment.case_id), instrument_of(assessment)
+    assessment, case = found
+    return assessment, case, instrument_of(assessment)
 
 
 def _to_show(assessment: Assessment) -> Response:

@@ -16,7 +16,7 @@ from riskassess.assessments.followup import CaseWork, case_work
 from riskassess.cases.models import Case, CaseStatus
 from riskassess.cases.services import CaseView, listed_views
 from riskassess.core import audit
-from riskassess.core.keys import Vault
+from riskassess.core.keys import DataKey, Vault, keep_loaded
 from riskassess.instruments.definition import Instrument
 
 CASES_PER_PAGE = 25
@@ -78,15 +78,19 @@ def list_cases(
     total = min(counted, limit)
     pages = max(1, -(-total // per_page))
     page = min(page, pages)
+    # The data key rows come along: the list decrypts each unprotected name.
     found = session.execute(
-        select(Case, User.display_name)
+        select(Case, User.display_name, DataKey)
         .outerjoin(User, User.id == Case.assigned_to_id)
+        .outerjoin(DataKey, DataKey.id == Case.data_key_id)
         .where(*conditions)
         .order_by(Case.updated_dt.desc(), Case.id)
         .limit(per_page)
         .offset((page - 1) * per_page)
     ).all()
-    cases = [case for case, _name in found]
+    cases = [case for case, _name, _key in found]
+    for _case, _name, key in found:
+        keep_loaded(session, key)
     views = listed_views(session, vault, user, cases)
     work = case_work(session, [c.id for c in cases], instrument_of, today)
     audit.append(
@@ -99,6 +103,6 @@ def list_cases(
     )
     rows = [
         CaseRow(view, name or "", work[view.case.id])
-        for view, (_case, name) in zip(views, found, strict=True)
+        for view, (_case, name, _key) in zip(views, found, strict=True)
     ]
     return CasePage(rows, total, page, pages, is_more)

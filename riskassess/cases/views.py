@@ -51,7 +51,7 @@ bp = Blueprint("cases", __name__)
 
 
 def load_case(case_id: uuid.UUID) -> Case:
-    case = db().get(Case, case_id)
+    case = services.get_case(db(), case_id)
     if case is None:
         abort(404)
     return case
@@ -203,7 +203,9 @@ def _render_case(case: Case, view: services.CaseView) -> str:
         start_form=start_assessment_form(case, registered) if may_edit else None,
         registered=registered,
         untrained=_untrained(registered) if may_edit else [],
-        bases=reassessment_bases(db(), vault(), user(), case, state().instruments.all())
+        bases=reassessment_bases(
+            db(), vault(), user(), case, state().instruments.all(), assessments
+        )
         if may_edit
         else [],
         reveal_form=RevealForm()

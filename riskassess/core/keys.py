@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import LargeBinary, String, and_, bindparam, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm.util import identity_key
 
 from riskassess.core import audit, crypto
 from riskassess.core.db import Base, UTCDateTime, new_id, transaction, utcnow
@@ -40,6 +41,17 @@ class DataKey(Base):
     wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
     created_dt: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     destroyed_dt: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+_LOADED_KEYS = "riskassess.keys.loaded"
+
+
+def keep_loaded(session: Session, row: DataKey | None) -> None:
+    """Keep a data key row that came with another query (the case it belongs to) for the
+    session's life, so that `Vault` finds it in the identity map instead of querying for it:
+    the identity map itself holds its objects only weakly."""
+    if row is not None:
+        session.info.setdefault(_LOADED_KEYS, []).append(row)
 
 
 class UnreadableData(crypto.DecryptionError):
@@ -159,7 +171,13 @@ class Vault:
         wanted = [k for k in set(key_ids) if k not in self._open]
         if not wanted:
             return
-        for stored in session.scalars(select(DataKey).where(DataKey.id.in_(wanted))):
+        # Rows already loaded with their cases (`keep_loaded`) need no query.
+        loaded = [session.identity_map.get(identity_key(DataKey, k)) for k in wanted]
+        rows: list[DataKey] = [row for row in loaded if isinstance(row, DataKey)]
+        missing = [k for k, row in zip(wanted, loaded, strict=True) if row is None]
+        if missing:
+            rows.extend(session.scalars(select(DataKey).where(DataKey.id.in_(missing))))
+        for stored in rows:
             if stored.destroyed_dt is None:
                 try:
                     self._open[stored.id] = self._unwrap(stored)

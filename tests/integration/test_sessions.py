@@ -18,11 +18,11 @@ import redis
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from riskassess.accounts.models import LoginSession, User
-from riskassess.accounts.sessions import SessionStore, key_hash
+from riskassess.accounts.sessions import DatabaseSessionStore, SessionStore, key_hash
 from riskassess.app import create_app
 from riskassess.cli import main
 from riskassess.config import ConfigError, load_settings
@@ -259,3 +259,27 @@ def test_static_files_and_health_checks_leave_the_session_store_alone(
     assert response.status_code == 200 and "Set-Cookie" not in response.headers
     assert anonymous.status_code == 200 and "Set-Cookie" not in anonymous.headers
     assert _cookie(client) == before and _logged_in(client)
+
+
+@pytest.mark.usefixtures("users")
+def test_the_database_store_reads_the_user_with_the_session(store_app: Flask) -> None:
+    """With sessions in the database, a logged-in request reads its user and unit in the
+    session's own statement: no query of its own for the user (Redis still needs one)."""
+    client = _login(store_app)
+    engine = store_app.extensions["riskassess"].session_factory.kw["bind"]
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert client.get("/instruments").status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    own_user_reads = [s for s in seen if s.startswith("SELECT user_account.id")]
+    in_session_read = [s for s in seen if "FROM login_session" in s and "user_account" in s]
+    if isinstance(_store(store_app), DatabaseSessionStore):
+        assert own_user_reads == [] and len(in_session_read) == 1
+    else:
+        assert len(own_user_reads) == 1

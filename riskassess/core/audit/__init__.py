@@ -10,6 +10,9 @@ Appends are serialized: SQLite transactions start with BEGIN IMMEDIATE (core/db.
 PostgreSQL a transaction-scoped advisory lock is taken before the head is read, in READ
 COMMITTED, where each statement sees what was committed before it started. Under REPEATABLE
 READ the head would come from a snapshot older than the lock, so `append` refuses to run there.
+Each entry is written by one INSERT ... SELECT that reads the head, numbers the entry and
+hashes it in the database (chain.py: `_INSERT_SQL`); `make_entry` builds the same entry in
+Python, for tools and tests.
 
 Outside the database, `checkpoint_line` signs the head (Ed25519, key in the keyring); a file of
 such lines reveals a truncated, rolled-back or rebuilt log. An old year can be pruned leaving a

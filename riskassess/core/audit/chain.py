@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import (
-    event,
-    select,
-    text,
-)
+from sqlalchemy import Uuid, bindparam, event, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from riskassess.core.audit.models import (
@@ -29,13 +27,12 @@ from riskassess.core.audit.models import (
     GENESIS_HASH,
     OUTCOMES,
     Actor,
-    AuditCaseRef,
     AuditEntry,
     AuditError,
     AuditPrune,
     Outcome,
 )
-from riskassess.core.db import utcnow
+from riskassess.core.db import UTCDateTime, utcnow
 
 # -----------------------------------------------------------------------------------
 
@@ -65,9 +62,47 @@ def indexed_prefix(
     """The start of every body: the indexed columns as one string, in a fixed order and in the
     form SQLite stores them (`None` as nothing, a UUID as 32 hex digits). The database rebuilds
     it from the columns with one printf/format call (`_VERIFY_SQL`): keep the two in step."""
+    start, end = _prefix_around_seq(at, actor_id, action, object_type, object_id, outcome)
+    return f"{start}{seq}{end}"
+
+
+def _prefix_around_seq(
+    at: str,
+    actor_id: uuid.UUID | None,
+    action: str,
+    object_type: str | None,
+    object_id: str | None,
+    outcome: str,
+) -> tuple[str, str]:
+    """`indexed_prefix` in two parts, before and after the sequence number, so that the
+    database can put in the number it assigns (`_INSERT_SQL`)."""
     actor = "" if actor_id is None else actor_id.hex
-    columns = "|".join((str(seq), at, actor, action, object_type or "", object_id or "", outcome))
-    return f'{{"v":{BODY_VERSION},"columns":"{columns}"'
+    columns = "|".join((at, actor, action, object_type or "", object_id or "", outcome))
+    return f'{{"v":{BODY_VERSION},"columns":"', f'|{columns}"'
+
+
+def _body_around_seq(
+    at: datetime,
+    actor: Actor,
+    action: str,
+    object_type: str | None,
+    object_id: str | None,
+    outcome: str,
+    details: Mapping[str, Any] | None,
+) -> tuple[str, str]:
+    """The body of an entry in two parts, before and after its sequence number."""
+    start, end = _prefix_around_seq(
+        format_at(at), actor.user_id, action, object_type, object_id, outcome
+    )
+    rest = canonical(
+        {
+            "actor_name": actor.username,
+            "role": actor.role,
+            "unit": None if actor.unit_id is None else str(actor.unit_id),
+            "details": dict(details or {}),
+        }
+    )
+    return start, end + "," + rest[1:]
 
 
 def _check_columns(
@@ -100,16 +135,8 @@ def make_entry(
     oid = None if object_id is None else str(object_id)
     _check_columns(action, object_type, oid, outcome)
     now = now.astimezone(UTC)
-    prefix = indexed_prefix(seq, format_at(now), actor.user_id, action, object_type, oid, outcome)
-    rest = canonical(
-        {
-            "actor_name": actor.username,
-            "role": actor.role,
-            "unit": None if actor.unit_id is None else str(actor.unit_id),
-            "details": dict(details or {}),
-        }
-    )
-    body = prefix + "," + rest[1:]
+    start, end = _body_around_seq(now, actor, action, object_type, oid, outcome, details)
+    body = f"{start}{seq}{end}"
     return AuditEntry(
         seq=seq,
         created_dt=now,
@@ -253,33 +280,187 @@ def _committed(session: Session) -> None:
         session.info.pop(_PENDING, None)
 
 
+# One entry in one statement: the database reads the chain's head (the newest entry, else the
+# last pruned one, else the genesis), puts the next sequence number into the body that Python
+# built around it, and hashes previous hash, newline and body itself. Nothing runs in Python
+# between reading the head and writing after it, and on PostgreSQL the lock and every insert
+# of a commit travel in one round trip (`_write_pipelined`). The hash function is SHA-256 as
+# hex on both databases (`_SHA256_HEX`); the result is the same bytes `chain_hash` computes,
+# which `verify_chain` checks.
+_INSERT_SQL = """\
+INSERT INTO audit_entry
+  (seq, created_dt, actor_id, action, object_type, object_id, outcome, body, prev_hash, hash)
+SELECT head.seq + 1, :created_dt, :actor_id, :action, :object_type, :object_id, :outcome,
+  :body_start || CAST(head.seq + 1 AS TEXT) || :body_end,
+  head.hash,
+  {hashed}
+FROM (
+  SELECT candidate.seq, candidate.hash FROM (
+    SELECT seq, hash FROM audit_entry WHERE seq = (SELECT max(seq) FROM audit_entry)
+    UNION ALL
+    SELECT last_seq, last_hash FROM audit_prune
+      WHERE last_seq = (SELECT max(last_seq) FROM audit_prune)
+    UNION ALL
+    SELECT 0, '{genesis}'
+  ) AS candidate ORDER BY candidate.seq DESC LIMIT 1
+) AS head
+RETURNING seq, prev_hash, hash"""
+# The case index rows of the entry just inserted: under the append lock, the newest entry of
+# the transaction is the newest of all.
+_CASE_REF_SQL = (
+    "INSERT INTO audit_case_ref (seq, case_id) SELECT max(seq), :case_id FROM audit_entry"
+)
+_SHA256_HEX = {
+    "postgresql": "encode(sha256(convert_to({}, 'UTF8')), 'hex')",
+    "sqlite": "riskassess_sha256_hex({})",
+}
+_SQLITE_SHA256 = "riskassess_sha256_hex"
+
+
+def _insert_sql(dialect: str) -> str:
+    hashed = "head.hash || :newline_body_start || CAST(head.seq + 1 AS TEXT) || :body_end"
+    return _INSERT_SQL.format(hashed=_SHA256_HEX[dialect].format(hashed), genesis=GENESIS_HASH)
+
+
+_INSERT = {
+    dialect: text(_insert_sql(dialect)).bindparams(
+        bindparam("created_dt", type_=UTCDateTime()), bindparam("actor_id", type_=Uuid())
+    )
+    for dialect in _SHA256_HEX
+}
+
+
+@dataclass(frozen=True)
+class _Row:
+    """An entry ready to insert, all but its place in the chain."""
+
+    params: dict[str, Any]
+    body_start: str
+    body_end: str
+    cases: list[str]
+
+
+def _prepare(item: _Pending) -> _Row:
+    oid = None if item.object_id is None else str(item.object_id)
+    at = item.at.astimezone(UTC)
+    start, end = _body_around_seq(
+        at, item.actor, item.action, item.object_type, oid, item.outcome, item.details
+    )
+    shown = (item.details or {}).get(CASES_SHOWN)
+    cases = list(dict.fromkeys(str(c) for c in shown)) if isinstance(shown, list) else []
+    params = {
+        "created_dt": at,
+        "actor_id": item.actor.user_id,
+        "action": item.action,
+        "object_type": item.object_type,
+        "object_id": oid,
+        "outcome": item.outcome,
+        "body_start": start,
+        "newline_body_start": "\n" + start,
+        "body_end": end,
+    }
+    return _Row(params, start, end, cases)
+
+
+def _entry(row: _Row, seq: int, prev_hash: str, entry_hash: str) -> AuditEntry:
+    """The written entry as an object (not in the session: its row is already written)."""
+    p = row.params
+    return AuditEntry(
+        seq=seq,
+        created_dt=p["created_dt"],
+        actor_id=p["actor_id"],
+        action=p["action"],
+        object_type=p["object_type"],
+        object_id=p["object_id"],
+        outcome=p["outcome"],
+        body=f"{row.body_start}{seq}{row.body_end}",
+        prev_hash=prev_hash,
+        hash=entry_hash,
+    )
+
+
 def _write_entries(session: Session, pending: Sequence[_Pending]) -> list[AuditEntry]:
     """Write the entries after the chain's head, in order, under the append lock."""
     if not pending:
         return []
-    seq, prev_hash = _lock_and_head(session)
-    written: list[tuple[AuditEntry, Mapping[str, Any] | None]] = []
-    for item in pending:
-        seq += 1
-        entry = make_entry(
-            seq,
-            prev_hash,
-            item.at,
-            item.actor,
-            item.action,
-            object_type=item.object_type,
-            object_id=item.object_id,
-            outcome=item.outcome,
-            details=item.details,
-        )
-        session.add(entry)
-        written.append((entry, item.details))
-        prev_hash = entry.hash
-    session.flush()  # the entries' rows first: the index rows refer to them
-    for entry, details in written:
-        _index_cases(session, entry, details)
-    session.info[_WRITTEN] = (written[0][0].seq, written[-1][0].seq, written[-1][0].hash)
-    return [entry for entry, _details in written]
+    rows = [_prepare(item) for item in pending]
+    # The request's own changes first: the lock is then held only for the entries and the
+    # COMMIT.
+    session.flush()
+    connection = session.connection()
+    dialect = connection.dialect.name
+    driver: Any = connection.connection.driver_connection
+    if dialect == "postgresql" and hasattr(driver, "pipeline"):
+        written = _write_pipelined(driver, rows)
+    else:
+        written = _write_one_by_one(session, dialect, driver, rows)
+    entries = [_entry(row, *chained) for row, chained in zip(rows, written, strict=True)]
+    session.info[_WRITTEN] = (entries[0].seq, entries[-1].seq, entries[-1].hash)
+    return entries
+
+
+# The same statements in psycopg's parameter style, for the driver's own cursors.
+_PG_INSERT_SQL = re.sub(r":(\w+)", r"%(\1)s", _insert_sql("postgresql"))
+_PG_CASE_REF_SQL = re.sub(r":(\w+)", r"%(\1)s", _CASE_REF_SQL)
+
+
+def _write_pipelined(driver: Any, rows: Sequence[_Row]) -> list[tuple[int, str, str]]:
+    """PostgreSQL with psycopg: the advisory lock, then each entry's INSERT and its case index
+    rows, in one pipeline (one round trip). The server runs them in order, and in READ
+    COMMITTED each INSERT takes its snapshot when it starts, after the lock is granted, so it
+    sees every entry committed before."""
+    with ExitStack() as cursors:
+        lock = cursors.enter_context(driver.cursor())
+        inserts = []
+        with driver.pipeline():  # everything sent at once; the results arrive at the block end
+            lock.execute(_PG_LOCK_SQL, (_PG_AUDIT_LOCK,))
+            for row in rows:
+                insert = cursors.enter_context(driver.cursor())
+                insert.execute(_PG_INSERT_SQL, row.params)
+                inserts.append(insert)
+                if row.cases:
+                    cursors.enter_context(driver.cursor()).executemany(
+                        _PG_CASE_REF_SQL, [{"case_id": c} for c in row.cases]
+                    )
+        # Before anything is committed: a wrong isolation level fails the commit, entries and
+        # all.
+        _check_isolation(lock.fetchone()[1])
+        return [
+            (int(seq), str(prev_hash), str(entry_hash))
+            for seq, prev_hash, entry_hash in (insert.fetchone() for insert in inserts)
+        ]
+
+
+def _write_one_by_one(
+    session: Session, dialect: str, driver: Any, rows: Sequence[_Row]
+) -> list[tuple[int, str, str]]:
+    """SQLite (the write lock is the transaction's BEGIN IMMEDIATE), or PostgreSQL through a
+    driver without pipelines (the lock first, in a statement of its own)."""
+    if dialect == "postgresql":
+        isolation = session.execute(
+            text("SELECT pg_advisory_xact_lock(:key), current_setting('transaction_isolation')"),
+            {"key": _PG_AUDIT_LOCK},
+        ).one()[1]
+        _check_isolation(isolation)
+    elif dialect == "sqlite":
+        # SQLite has no SHA-256 of its own: the connection gets Python's, once.
+        info = session.connection().connection.info
+        if not info.get(_SQLITE_SHA256):
+            driver.create_function(_SQLITE_SHA256, 1, _sha256_hex, deterministic=True)
+            info[_SQLITE_SHA256] = True
+    else:
+        raise AuditError(f"audit entries cannot be appended on {dialect}")
+    written = []
+    for row in rows:
+        seq, prev_hash, entry_hash = session.execute(_INSERT[dialect], row.params).one()
+        if row.cases:
+            session.execute(text(_CASE_REF_SQL), [{"case_id": c} for c in row.cases])
+        written.append((int(seq), str(prev_hash), str(entry_hash)))
+    return written
+
+
+def _sha256_hex(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
 
 
 def _forget_pending(session: Session, previous_transaction: Any) -> None:
@@ -348,13 +529,6 @@ def entry_fields(body: str) -> dict[str, Any]:
             named["actor"] = str(uuid.UUID(hex=named["actor"]))
         fields.update(named)
     return fields
-
-
-def _index_cases(session: Session, entry: AuditEntry, details: Mapping[str, Any] | None) -> None:
-    shown = (details or {}).get(CASES_SHOWN)
-    if isinstance(shown, list) and shown:
-        session.add_all(AuditCaseRef(seq=entry.seq, case_id=str(c)) for c in dict.fromkeys(shown))
-        session.flush()
 
 
 def iter_entries(session: Session, seqs: Iterable[int]) -> list[AuditEntry]:
