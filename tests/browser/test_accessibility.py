@@ -34,6 +34,7 @@ from werkzeug.serving import make_server
 
 from riskassess.accounts import mfa
 from riskassess.accounts.models import Unit, User
+from riskassess.assessments.followup import local_today
 from riskassess.assessments.models import Assessment
 from riskassess.cases.models import Case
 from riskassess.core.db import transaction, utcnow
@@ -349,12 +350,16 @@ def test_manager_pages(browser: Browser, demo: DemoPages, walks: list[Walk], lan
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_auditor_pages(browser: Browser, demo: DemoPages, walks: list[Walk], lang: str) -> None:
+    # An access to sample, whatever ran before: a caseworker lists the unit's cases.
+    reader = start(walks, browser, demo, lang)
+    reader.log_in("handlaggare.a")
+    assert reader.page.goto(demo.url("/cases")) is not None
     walk = start(walks, browser, demo, lang)
     walk.log_in("granskare")
     walk.visit("audit-log", "/audit")
     walk.visit("unusual-access", "/audit/unusual")
     walk.visit("samples", "/audit/samples")
-    today = utcnow().date().isoformat()
+    today = local_today().isoformat()  # the municipality's day, as the form reads it
     walk.page.locator("#date_from").fill("2020-01-01")
     walk.page.locator("#date_to").fill(today)
     walk.page.locator("#size").fill("5")
