@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, String, cast, exists, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from riskassess.assessments.bbic import Voices
 from riskassess.assessments.content import Content, applicable_rules
@@ -38,6 +38,7 @@ from riskassess.instruments.definition import Instrument, Item
 from riskassess.reports.models import AssessmentFact
 
 STATISTICS_KEY = "statistics_key"  # installation_setting: the id of the statistics data key
+FACTS_COMPLETE = "facts_complete"  # installation_setting: no approval lacks its fact
 # Whether the child's own view was recorded: heard, could not be obtained (with the reason),
 # or neither (assessments approved before the case record asked for it).
 CHILD_VIEW = ("heard", "not_heard", "not_recorded")
@@ -285,15 +286,28 @@ def open_facts(
 
 def _without_fact() -> list[ColumnElement[bool]]:
     """Approved, without a fact, and not replaced by an approved correction (whose fact
-    stands for it)."""
-    correction = aliased(Assessment)
-    replaced = exists().where(
-        correction.previous_id == Assessment.id,
-        correction.kind == AssessmentKind.CORRECTION,
-        correction.state.in_(COUNTED_STATES),
+    stands for it). The corrected ids are one uncorrelated subquery: nothing indexes
+    `previous_id`, and a correlated one would search the table once per assessment."""
+    corrected = select(Assessment.previous_id).where(
+        Assessment.kind == AssessmentKind.CORRECTION,
+        Assessment.state.in_(COUNTED_STATES),
+        Assessment.previous_id.is_not(None),
     )
     has_fact = exists().where(AssessmentFact.assessment_id == Assessment.id)
-    return [Assessment.state.in_(COUNTED_STATES), ~has_fact, ~replaced]
+    return [Assessment.state.in_(COUNTED_STATES), ~has_fact, Assessment.id.not_in(corrected)]
+
+
+def are_complete(session: Session) -> bool:
+    """Whether every approval has its fact: set where the database had no approval when the
+    facts began (migration 0019), or once `rebuild-facts` has run."""
+    query = select(InstallationSetting.value).where(InstallationSetting.key == FACTS_COMPLETE)
+    return session.scalar(query) is not None
+
+
+def mark_complete(session: Session) -> None:
+    if not are_complete(session):
+        session.add(InstallationSetting(key=FACTS_COMPLETE, value="1"))
+        session.flush()
 
 
 def missing_facts(session: Session) -> list[Assessment]:
@@ -307,7 +321,10 @@ def count_missing(
     session: Session, instrument_id: str, start: datetime, end: datetime, unit_ids: list[uuid.UUID]
 ) -> int:
     """Approved in [start, end) in the units (where the cases are now) but without a fact: the
-    report tells how many it could not count until `riskassess reports rebuild-facts` runs."""
+    report tells how many it could not count until `riskassess reports rebuild-facts` runs.
+    None can be once the facts are complete, and then nothing is read."""
+    if are_complete(session):
+        return 0
     query = (
         select(func.count())
         .select_from(Assessment)
