@@ -17,7 +17,7 @@ when it destroys the case's key (`cases.retention`).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -276,12 +276,14 @@ def open_facts(
         )
     ).all()
     ids = _Ids()
-    vault.preload(session, list({ids[key_id] for *_, key_id, _sealed in rows}))
+    openers: dict[str, Callable[[bytes, object], Any]] = {}
     for assessment_id, unit_id, kind, is_corrected, key_id, sealed in rows:
-        raw = vault.open_json(
-            session, ids[key_id], sealed, "assessment_fact", "sealed", _id_text(assessment_id)
-        )
-        yield Fact.opened(ids[unit_id], kind, is_corrected, raw)
+        row = _id_text(assessment_id)
+        if key_id not in openers:  # the statistics key: one, or a few after a race
+            openers[key_id] = vault.json_opener(
+                session, ids[key_id], "assessment_fact", "sealed", row
+            )
+        yield Fact.opened(ids[unit_id], kind, is_corrected, openers[key_id](sealed, row))
 
 
 def _without_fact() -> list[ColumnElement[bool]]:
