@@ -151,19 +151,30 @@ class Vault:
     def open_json(
         self, session: Session, key_id: uuid.UUID, blob: bytes, table: str, column: str, row: object
     ) -> Any:
-        key = self._key(session, key_id, table, column, row)
-        context = f"{table}/{column}/{row}"
-        try:
-            plaintext = crypto.unseal(key_id, key, blob, context)
-        except crypto.DecryptionError as exc:
-            raise UnreadableData(
-                str(exc),
-                action="crypto:value:decrypt",
-                object_type=table,
-                object_id=row,
-                details={"column": column, "reason": _value_failure(blob, key_id)},
-            ) from None
-        return json.loads(plaintext)
+        return self.json_opener(session, key_id, table, column, row)(blob, row)
+
+    def json_opener(
+        self, session: Session, key_id: uuid.UUID, table: str, column: str, first_row: object
+    ) -> Callable[[bytes, object], Any]:
+        """A function that opens the JSON values of one column sealed under one key, row by
+        row, with the key unwrapped and its cipher made once (`first_row` names the row in
+        the audit entry should the key itself fail)."""
+        opener = crypto.Unsealer(key_id, self._key(session, key_id, table, column, first_row))
+
+        def open_value(blob: bytes, row: object) -> Any:
+            try:
+                plaintext = opener.open(blob, f"{table}/{column}/{row}")
+            except crypto.DecryptionError as exc:
+                raise UnreadableData(
+                    str(exc),
+                    action="crypto:value:decrypt",
+                    object_type=table,
+                    object_id=row,
+                    details={"column": column, "reason": _value_failure(blob, key_id)},
+                ) from None
+            return json.loads(plaintext)
+
+        return open_value
 
     def preload(self, session: Session, key_ids: list[uuid.UUID]) -> None:
         """Fetch many data keys in one query (a page of cases), so a list costs a fixed number

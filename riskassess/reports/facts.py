@@ -17,14 +17,14 @@ when it destroys the case's key (`cases.retention`).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, String, cast, exists, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from riskassess.assessments.bbic import Voices
 from riskassess.assessments.content import Content, applicable_rules
@@ -38,6 +38,7 @@ from riskassess.instruments.definition import Instrument, Item
 from riskassess.reports.models import AssessmentFact
 
 STATISTICS_KEY = "statistics_key"  # installation_setting: the id of the statistics data key
+FACTS_COMPLETE = "facts_complete"  # installation_setting: no approval lacks its fact
 # Whether the child's own view was recorded: heard, could not be obtained (with the reason),
 # or neither (assessments approved before the case record asked for it).
 CHILD_VIEW = ("heard", "not_heard", "not_recorded")
@@ -275,25 +276,40 @@ def open_facts(
         )
     ).all()
     ids = _Ids()
-    vault.preload(session, list({ids[key_id] for *_, key_id, _sealed in rows}))
+    openers: dict[str, Callable[[bytes, object], Any]] = {}
     for assessment_id, unit_id, kind, is_corrected, key_id, sealed in rows:
-        raw = vault.open_json(
-            session, ids[key_id], sealed, "assessment_fact", "sealed", _id_text(assessment_id)
-        )
-        yield Fact.opened(ids[unit_id], kind, is_corrected, raw)
+        row = _id_text(assessment_id)
+        if key_id not in openers:  # the statistics key: one, or a few after a race
+            openers[key_id] = vault.json_opener(
+                session, ids[key_id], "assessment_fact", "sealed", row
+            )
+        yield Fact.opened(ids[unit_id], kind, is_corrected, openers[key_id](sealed, row))
 
 
 def _without_fact() -> list[ColumnElement[bool]]:
     """Approved, without a fact, and not replaced by an approved correction (whose fact
-    stands for it)."""
-    correction = aliased(Assessment)
-    replaced = exists().where(
-        correction.previous_id == Assessment.id,
-        correction.kind == AssessmentKind.CORRECTION,
-        correction.state.in_(COUNTED_STATES),
+    stands for it). The corrected ids are one uncorrelated subquery: nothing indexes
+    `previous_id`, and a correlated one would search the table once per assessment."""
+    corrected = select(Assessment.previous_id).where(
+        Assessment.kind == AssessmentKind.CORRECTION,
+        Assessment.state.in_(COUNTED_STATES),
+        Assessment.previous_id.is_not(None),
     )
     has_fact = exists().where(AssessmentFact.assessment_id == Assessment.id)
-    return [Assessment.state.in_(COUNTED_STATES), ~has_fact, ~replaced]
+    return [Assessment.state.in_(COUNTED_STATES), ~has_fact, Assessment.id.not_in(corrected)]
+
+
+def are_complete(session: Session) -> bool:
+    """Whether every approval has its fact: set where the database had no approval when the
+    facts began (migration 0019), or once `rebuild-facts` has run."""
+    query = select(InstallationSetting.value).where(InstallationSetting.key == FACTS_COMPLETE)
+    return session.scalar(query) is not None
+
+
+def mark_complete(session: Session) -> None:
+    if not are_complete(session):
+        session.add(InstallationSetting(key=FACTS_COMPLETE, value="1"))
+        session.flush()
 
 
 def missing_facts(session: Session) -> list[Assessment]:
@@ -307,7 +323,10 @@ def count_missing(
     session: Session, instrument_id: str, start: datetime, end: datetime, unit_ids: list[uuid.UUID]
 ) -> int:
     """Approved in [start, end) in the units (where the cases are now) but without a fact: the
-    report tells how many it could not count until `riskassess reports rebuild-facts` runs."""
+    report tells how many it could not count until `riskassess reports rebuild-facts` runs.
+    None can be once the facts are complete, and then nothing is read."""
+    if are_complete(session):
+        return 0
     query = (
         select(func.count())
         .select_from(Assessment)

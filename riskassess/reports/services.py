@@ -728,6 +728,9 @@ def rebuild_facts(
         facts.record_fact(session, vault, case, assessment, instrument, content, identity)
         session.flush()
         written += 1
+    # What is left cannot be read (its case key is destroyed: gallring deletes it next) or
+    # has no instrument file: rebuilding again would not count it either.
+    facts.mark_complete(session)
     audit.append(
         session,
         actor,

@@ -23,6 +23,7 @@ from riskassess.cases import retention
 from riskassess.cases.models import Case
 from riskassess.cli import main
 from riskassess.core.audit import AuditEntry, entry_fields
+from riskassess.core.installation import InstallationSetting
 from riskassess.reports import facts
 from riskassess.reports.models import AssessmentFact
 from riskassess.reports.services import Period, make_report
@@ -164,7 +165,11 @@ def test_rebuild_writes_the_missing_facts_once_and_is_audited(
     _rated(world, owner, boss, case, "high", HIGH)
     before = _facts(world)
     world.session.execute(delete(AssessmentFact))  # as if approved before facts existed
+    world.session.execute(
+        delete(InstallationSetting).where(InstallationSetting.key == facts.FACTS_COMPLETE)
+    )
     world.session.commit()
+    assert len(facts.missing_facts(world.session)) == 2
     env = {
         "RISKASSESS_DATABASE_URL": database_url,
         "RISKASSESS_KEYRING": str(keyring_path),
@@ -176,6 +181,8 @@ def test_rebuild_writes_the_missing_facts_once_and_is_audited(
     assert _facts(world) == before
     again = CliRunner().invoke(main, ["reports", "rebuild-facts"], env=env)
     assert "Wrote 0 facts" in again.output
+    world.session.rollback()
+    assert facts.are_complete(world.session) and facts.missing_facts(world.session) == []
     entries = db.scalars(select(AuditEntry).where(AuditEntry.action == "report:facts:rebuild"))
     assert [entry_fields(e.body)["details"] for e in entries] == [
         {"written": 2, "unreadable": 0},
@@ -199,9 +206,15 @@ def test_a_report_counts_only_the_units_chosen_and_says_what_is_missing(world: W
     assert both.assessed == 11 and both.missing == 0
     one = make_report(world.session, world.vault, chief, instrument, period, unit_ids=[south.id])
     assert [u.name for u in one.units] == [south.name] and one.assessed == 6
+    # As if south's were approved before this version: the facts are not complete.
     world.session.execute(delete(AssessmentFact).where(AssessmentFact.unit_id == south.id))
+    world.session.execute(
+        delete(InstallationSetting).where(InstallationSetting.key == facts.FACTS_COMPLETE)
+    )
     short = make_report(world.session, world.vault, chief, instrument, period)
     assert short.assessed == 5 and short.missing == 6
+    facts.mark_complete(world.session)  # what rebuild-facts does when done
+    assert make_report(world.session, world.vault, chief, instrument, period).missing == 0
 
 
 def test_a_manager_picks_units_and_a_supervisor_cannot_pick_another(
