@@ -242,8 +242,12 @@ def _pool_units(
 def _merge_age_bands(facts_: list[Fact]) -> list[list[int]] | None:
     """Neighbouring age bands merged until every sex has 0 or at least 5 in each; None when
     even one band for all ages leaves a sex with 1 to 4."""
-    merged = [[i] for i in range(len(AGE_BANDS))]
     count = Counter((f.sex, AGE_BAND[f.age]) for f in facts_)
+    # Bands nobody falls in are left out first, so that merging never widens a band's label
+    # over ages nobody has (a SAVRY report reading "0-15").
+    merged = [[i] for i in range(len(AGE_BANDS)) if any(count[sex, i] for sex in SEXES)]
+    if not merged:
+        return None
 
     def size(sex: str, group: list[int]) -> int:
         return sum(count[sex, i] for i in group)
@@ -332,8 +336,22 @@ def _protected(
     left: list[list[int]],
     right: list[list[int]],
 ) -> Counted:
-    """The counted pair (units, people) x columns, protected jointly, as a measure."""
+    """The counted pair (units, people) x columns, protected jointly, as a measure. The
+    people are counted by sex and age band where that hides nothing the pair by sex alone
+    would show, else by sex alone (the age band is left out)."""
     linked = suppress_linked(left, right if groups.people else None)
+    if groups.people and len(groups.age_rows) > 1:
+        by_sex = [
+            [sum(right[i][j] for i in g) for j in range(len(columns))] for g in groups.sex_groups
+        ]
+        coarse = suppress_linked(left, by_sex)
+        if not coarse.is_withheld and (
+            linked.is_withheld
+            or linked.right is None
+            or not _shows_all(linked.left, coarse.left)
+            or not _shows_all(aggregate(linked.right, right, groups.sex_groups), coarse.right)  # type: ignore[arg-type]
+        ):
+            linked, right = coarse, by_sex
     if linked.is_withheld and groups.people:
         # The breakdown by sex and age pins a small count whatever is hidden: the units alone.
         linked = suppress_linked(left, None)
@@ -362,9 +380,10 @@ def _tables(
     by_unit = Table(groups.units, shown, derive(linked.left, left, None))
     if linked.right is None or not groups.people:
         return Measure(code, by_unit, None, None)
-    by_sex = Table(
-        tuple(Row(sex) for sex in SEXES), shown, derive(linked.right, right, groups.sex_groups)
-    )
+    sexes = tuple(Row(sex) for sex in SEXES)
+    if len(right) != len(groups.people):  # protected by sex alone
+        return Measure(code, by_unit, Table(sexes, shown, derive(linked.right, right, None)), None)
+    by_sex = Table(sexes, shown, derive(linked.right, right, groups.sex_groups))
     by_age = None
     if len(groups.age_rows) > 1:
         by_age = Table(groups.age_rows, shown, derive(linked.right, right, groups.age_groups))
@@ -501,38 +520,84 @@ def _median(groups: _Groups, facts_: list[Fact]) -> Median:
     )
 
 
+def _table_cells(table: SuppressedTable) -> list[Cell]:
+    return [
+        *(cell for row in table.cells for cell in row),
+        *table.row_totals,
+        *table.column_totals,
+        table.total,
+    ]
+
+
+def _shows_all(derived: SuppressedTable, reference: SuppressedTable) -> bool:
+    """Whether `derived` shows every count `reference` shows (the same table's shape)."""
+    pairs = zip(_table_cells(derived), _table_cells(reference), strict=True)
+    return all(d.value is not None for d, r in pairs if r.value is not None)
+
+
+def _by_sex_rows(groups: _Groups, right: list[list[int]]) -> list[list[int]] | None:
+    """How the rows of a pair's second table sum into sexes: by sex and age band, or None
+    where they are the sexes already."""
+    return groups.sex_groups if len(right) == len(groups.people) else None
+
+
+def _covers(
+    groups: _Groups, option: Counted, reference: Counted, to_reference: list[list[int]]
+) -> bool:
+    """Whether the finer `option`, summed into the reference's columns, shows everything the
+    reference (the same facts in coarser columns, protected on its own) shows, on both sides.
+    Then the option alone carries all the reference would tell, so the page shows the
+    option and what derives from it, never both: two protections of the same facts read
+    together could give away what each hides."""
+    _, linked, left, right = option
+    _, ref, _ref_left, ref_right = reference
+    if not _shows_all(aggregate(linked.left, left, None, to_reference), ref.left):
+        return False
+    if ref.right is None:
+        return True
+    # Compared by sex: either may have been protected by sex and age band, or by sex alone.
+    return linked.right is not None and _shows_all(
+        aggregate(linked.right, right, _by_sex_rows(groups, right), to_reference),
+        aggregate(ref.right, ref_right, _by_sex_rows(groups, ref_right)),
+    )
+
+
 def _finest_shown(
     code: str,
     groups: _Groups,
     facts_: list[Fact],
-    details: Sequence[tuple[Sequence[str], Callable[[Fact], str]]],
+    details: Sequence[tuple[Sequence[str], Callable[[Fact], str], list[list[int]]]],
 ) -> tuple[int, Counted]:
-    """The finest of `details` (columns, and the column of a fact), finest first, that can be
-    shown without being withheld whole; the coarsest if none can. Returns its index."""
-    for index, (columns, column_of) in enumerate(details):
-        base = _measure(code, groups, facts_, columns, column_of)
-        if not base[1].is_withheld or index == len(details) - 1:
-            return index, base
-    raise ValueError("no level of detail given")
+    """The finest of `details` (columns, the column of a fact, and how its columns sum into
+    the coarsest's), finest first, that hides nothing of the coarsest that the coarsest
+    protected on its own shows; the coarsest if none. Returns its index. Finer detail is
+    thus shown only where it costs the main table nothing."""
+    *finer, (columns, column_of, _same) = details
+    reference = _measure(code, groups, facts_, columns, column_of)
+    for index, (option_columns, option_column_of, to_reference) in enumerate(finer):
+        option = _measure(code, groups, facts_, option_columns, option_column_of)
+        if _covers(groups, option, reference, to_reference):
+            return index, option
+    return len(finer), reference
 
 
 def _judgements(
     groups: _Groups, facts_: list[Fact], levels: list[str]
 ) -> tuple[Measure, list[tuple[str, Table]]]:
-    """The overall judgement, and per profile band where the counts allow it."""
+    """The overall judgement, and per profile band where that hides nothing more."""
     bands = range(len(PROFILE_BANDS))
+    by_level = [[p * len(levels) + j for p in bands] for j in range(len(levels))]
     index, base = _finest_shown(
         "judgement",
         groups,
         facts_,
         [
-            ([f"{p} {lvl}" for p in bands for lvl in levels], _profiled_level),
-            (levels, lambda f: f.level),
+            ([f"{p} {lvl}" for p in bands for lvl in levels], _profiled_level, by_level),
+            (levels, lambda f: f.level, []),
         ],
     )
     if index == 1:
         return base[0], []
-    by_level = [[p * len(levels) + j for p in bands] for j in range(len(levels))]
     profiles = [
         (
             band_code(PROFILE_BANDS, p, p),
@@ -551,17 +616,22 @@ def _reassessments(
     groups: _Groups, facts_: list[Fact]
 ) -> tuple[Measure, Measure | None, Measure | None]:
     """Assessments and reassessments; whether reassessments came by their due date; the
-    days between them: one family, as finely as the counts allow."""
+    days between them: one family, as finely as hides nothing more of the first."""
     gaps: list[int | str] = [*range(len(GAP_DAYS)), "?"]
     fine = [NOT_REASSESSMENT] + [f"{s} {g}" for s in REASSESSED for g in gaps]
+    fine_to_kinds = [[0], list(range(1, len(fine)))]
     index, base = _finest_shown(
         "reassessed",
         groups,
         facts_,
         [
-            (fine, _reassessed),
-            ([NOT_REASSESSMENT, *REASSESSED], lambda f: _reassessed(f).split(" ")[0]),
-            (KINDS, lambda f: "reassessment" if f.kind == "reassessment" else "initial"),
+            (fine, _reassessed, fine_to_kinds),
+            (
+                [NOT_REASSESSMENT, *REASSESSED],
+                lambda f: _reassessed(f).split(" ")[0],
+                [[0], [1, 2, 3]],
+            ),
+            (KINDS, lambda f: "reassessment" if f.kind == "reassessment" else "initial", []),
         ],
     )
     if index == 2:
@@ -573,7 +643,7 @@ def _reassessments(
     by_gap = [[0]] + [[fine.index(f"{s} {g}") for s in REASSESSED] for g in gaps]
     gap_columns = [band_code(GAP_DAYS, i, i) for i in range(len(GAP_DAYS))]
     return (
-        _derived("kinds", groups, base, [[0], list(range(1, len(fine)))], KINDS),
+        _derived("kinds", groups, base, fine_to_kinds, KINDS),
         _derived("reassessed", groups, base, by_status, [NOT_REASSESSMENT, *REASSESSED]),
         _derived("gap_days", groups, base, by_gap, [NOT_REASSESSMENT, *gap_columns, "no_previous"]),
     )

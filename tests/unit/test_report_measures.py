@@ -187,8 +187,8 @@ def test_the_factors_most_often_rated_high_and_present(savry: Instrument) -> Non
 def test_small_units_are_pooled_and_small_age_bands_merged(savry: Instrument) -> None:
     """Unit C has three assessments: alone it would show a small group, so it joins the
     smallest unit shown (A, ten; A before B at equal size) as "other units", 13. One girl of
-    11 is alone in 10-12; her band joins its smaller neighbour (0-9, nobody), still one, then
-    13-15: the bands become 0-15 and 16-17."""
+    11 is alone in 10-12; her band joins its neighbour 13-15 (nobody is under 10, so that
+    band is not there to join): the bands become 10-15 and 16-17."""
     extra = [_fact(C, "male", 16, "high")] * 3 + [_fact(B, "female", 11, "low")]
     report = measures(savry, PERIOD, [A, B, C], _set() + extra, missing=0)
     assert report.assessed == 24
@@ -198,7 +198,7 @@ def test_small_units_are_pooled_and_small_age_bands_merged(savry: Instrument) ->
         ("other", ""),
     ]
     assert [c.value for c in report.kinds.by_unit.counts.row_totals] == [11, 13]
-    assert [row.code for row in _by(report.kinds, "age").rows] == ["0-15", "16-17"]
+    assert [row.code for row in _by(report.kinds, "age").rows] == ["10-15", "16-17"]
 
 
 def test_a_handful_of_assessments_shows_nothing(savry: Instrument) -> None:
