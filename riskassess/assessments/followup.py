@@ -25,11 +25,11 @@ from riskassess.assessments.content import Content
 from riskassess.assessments.models import Assessment, FollowUp
 from riskassess.assessments.workflow import State
 from riskassess.cases.models import Case, CaseStatus
-from riskassess.cases.retention import LOCAL_TIME
 from riskassess.cases.services import Identity, deny, listed_views
 from riskassess.core import audit
 from riskassess.core.db import new_id, utcnow
 from riskassess.core.keys import UnreadableData, Vault
+from riskassess.core.localtime import LOCAL_TIME, local_day
 from riskassess.errors import N_, AccessDenied, DomainError
 from riskassess.instruments.definition import Instrument
 
@@ -37,14 +37,6 @@ from riskassess.instruments.definition import Instrument
 DUE_SOON_DAYS = 14
 PLAN = "plan"
 REASSESSMENT = "reassessment"
-
-
-def local_today() -> date:
-    return datetime.now(LOCAL_TIME).date()
-
-
-def local_day(moment: datetime) -> date:
-    return moment.astimezone(LOCAL_TIME).date()
 
 
 def add_months(day: date, months: int) -> date:

@@ -12,6 +12,7 @@ from riskassess.assessments import followup
 from riskassess.assessments.forms import FollowUpDoneForm
 from riskassess.assessments.models import FollowUp
 from riskassess.cases.views import load_case
+from riskassess.core.localtime import local_today
 from riskassess.core.permissions import Permission, Role
 from riskassess.errors import AccessDenied, DomainError
 from riskassess.web import db, instrument_of, require, state, user, vault
@@ -26,7 +27,7 @@ def due_list() -> str:
     for a supervisor. The scope is in the query string; it says nothing about any child."""
     default = "unit" if user().role == Role.SUPERVISOR else "mine"
     mine = request.args.get("scope", default) == "mine"
-    today = followup.local_today()
+    today = local_today()
     items = followup.due_list(
         db(),
         vault(),

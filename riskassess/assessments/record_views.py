@@ -13,7 +13,6 @@ from werkzeug.wrappers import Response
 
 from riskassess.assessments import feedback, policy, services
 from riskassess.assessments.content import Content, section_progress
-from riskassess.assessments.followup import local_today
 from riskassess.assessments.forms import (
     FeedbackForm,
     VersionedForm,
@@ -29,6 +28,7 @@ from riskassess.assessments.views import (
     assessment_links,
     load_assessment,
 )
+from riskassess.core.localtime import local_today
 from riskassess.core.permissions import Permission
 from riskassess.errors import AccessDenied, DomainError
 from riskassess.instruments.definition import Instrument

@@ -15,7 +15,6 @@ from riskassess.accounts.throttle import mark_failed, throttle_signing
 from riskassess.assessments import feedback, policy, services
 from riskassess.assessments.case_text import Approval, case_file_text
 from riskassess.assessments.content import Content, section_progress, summarize
-from riskassess.assessments.followup import local_today
 from riskassess.assessments.forms import (
     CorrectionForm,
     FeedbackForm,
@@ -36,6 +35,7 @@ from riskassess.cases.models import Case
 from riskassess.cases.services import emergency_accesses_to_review
 from riskassess.cases.views import load_case, refuse
 from riskassess.core.db import utcnow
+from riskassess.core.localtime import local_today
 from riskassess.core.permissions import Permission
 from riskassess.errors import AccessDenied, DomainError, EditConflict
 from riskassess.instruments.definition import Instrument

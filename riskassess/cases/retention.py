@@ -28,7 +28,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Table, delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -41,10 +40,11 @@ from riskassess.cases.models import Case, HoldReason, RetentionHold
 from riskassess.core import audit
 from riskassess.core.db import Base, transaction, utcnow
 from riskassess.core.keys import DataKey, UnreadableData, Vault
+from riskassess.core.localtime import LOCAL_TIME
 from riskassess.errors import N_, AccessDenied, DomainError
+from riskassess.reports import facts
 from riskassess.reports.models import AssessmentFact
 
-LOCAL_TIME = ZoneInfo("Europe/Stockholm")
 RESEARCH_BIRTH_DAYS = (5, 15, 25)
 
 
@@ -307,8 +307,13 @@ def destroy_case_key(
     key.destroyed_dt = utcnow()
     # The case's facts for follow-up statistics are sealed under the installation's statistics
     # key, not the case's: they go now, so nothing of the case stays readable.
-    session.execute(delete(AssessmentFact).where(AssessmentFact.case_id == case.id))
-    session.flush()
+    counted = session.scalars(select(AssessmentFact).where(AssessmentFact.case_id == case.id))
+    try:
+        facts.forget_facts(session, vault, counted)
+    except UnreadableData:
+        raise RetentionSkipped(
+            N_("The follow-up statistics could not be opened: the case is kept.")
+        ) from None
     audit.append(
         session,
         actor,

@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 
 from riskassess.accounts import raters
 from riskassess.assessments import policy as assessment_policy
-from riskassess.assessments.followup import local_today, open_follow_ups, reassessment_due
+from riskassess.assessments.followup import open_follow_ups, reassessment_due
 from riskassess.assessments.forms import StartAssessmentForm
 from riskassess.assessments.models import Assessment
 from riskassess.assessments.services import case_assessments, reassessment_bases
@@ -34,6 +34,7 @@ from riskassess.cases.forms import (
     TransferRequestForm,
 )
 from riskassess.cases.models import Case, CaseAccess, CaseStatus
+from riskassess.core.localtime import local_today
 from riskassess.core.permissions import Permission
 from riskassess.errors import AccessDenied, DomainError
 from riskassess.web import (

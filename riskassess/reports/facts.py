@@ -1,41 +1,46 @@
-"""One fact row per approved assessment: what follow-up statistics count, written at approval.
+"""What follow-up statistics count, written at approval and kept in sealed monthly batches.
 
-A report over 100,000 assessments cannot open 100,000 case keys and contents on every request,
-so each approval also writes a small fact. What SQL must filter on stays in plaintext, and is
+A report over 100,000 assessments cannot open 100,000 case keys and contents on every request.
+So each approval also writes a fact. What SQL must filter on stays in plaintext, and is
 plaintext in the assessment row already: the unit responsible when it was approved, the
-instrument, the day of its first approval and its kind. Everything else (sex, age, the
-judgement, which items were rated at the top of their scale, the child's view and the times)
-is sealed as one small JSON value under a single installation-wide statistics data key, so a
-report unwraps one key and opens every fact with it.
+instrument, the day of its first approval and its kind (`AssessmentFact`, one row per
+assessment counted). Everything else (sex, age, the judgement, which items were rated at the top
+of their scale, the child's view and the times) goes into the batch of its instrument, unit and
+month: one JSON value sealed under a single installation-wide statistics data key. A year's
+report opens some hundred batches with one key, not one value per assessment.
 
 An assessment is counted once, as its latest approved version: a correction's fact takes the
 place of the fact of the version it corrects, and keeps that version's unit, day and times
-(the day it first came into force), with the corrected content. Gallring deletes a case's facts
-when it destroys the case's key (`cases.retention`).
+(the day it first came into force), with the corrected content. Gallring takes a case's facts
+out of their batches when it destroys the case's key (`cases.retention`).
+
+A batch is changed under a row lock (PostgreSQL; SQLite's writers are serialized already),
+before the transaction's audit entries take the audit lock at its end, so two approvals in one
+unit and month wait for each other and neither loses the other's fact.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
-from datetime import datetime
-from typing import Any
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, String, cast, exists, func, select
+from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from riskassess.assessments.bbic import Voices
 from riskassess.assessments.content import Content, applicable_rules
-from riskassess.assessments.followup import local_day, reassessment_due
+from riskassess.assessments.followup import reassessment_due
 from riskassess.assessments.models import Assessment, AssessmentKind
 from riskassess.cases.models import Case
 from riskassess.cases.services import Identity, age_on
 from riskassess.core.installation import InstallationSetting
 from riskassess.core.keys import Vault
+from riskassess.core.localtime import local_day
 from riskassess.instruments.definition import Instrument, Item
-from riskassess.reports.models import AssessmentFact
+from riskassess.reports.models import AssessmentFact, FactBatch
 
 STATISTICS_KEY = "statistics_key"  # installation_setting: the id of the statistics data key
 FACTS_COMPLETE = "facts_complete"  # installation_setting: no approval lacks its fact
@@ -46,9 +51,9 @@ CHILD_VIEW = ("heard", "not_heard", "not_recorded")
 COUNTED_STATES = ("approved", "superseded")
 
 
-@dataclass(frozen=True)
-class Fact:
-    """An opened fact: what the statistics count, and nothing that names anyone."""
+class Fact(NamedTuple):
+    """An opened fact: what the statistics count, and nothing that names anyone. A tuple,
+    since a report builds 100,000 of them."""
 
     unit_id: uuid.UUID
     kind: str
@@ -64,38 +69,29 @@ class Fact:
     days_since_previous: int | None  # a reassessment: since the approval it followed
     on_time: bool | None  # a reassessment with a due date: approved by that date
 
-    @classmethod
-    def opened(cls, unit_id: uuid.UUID, kind: str, is_corrected: bool, raw: dict[str, Any]) -> Fact:
-        """The fact from its plaintext columns and its opened sealed value."""
-        return cls(
-            unit_id=unit_id,
-            kind=kind,
-            is_corrected=is_corrected,
-            sex=raw["sex"],
-            age=raw["age"],
-            level=raw["level"],
-            top_risk=tuple(raw["top"]),
-            protective=tuple(raw["prot"]),
-            needed_reason=raw["rule"],
-            child_view=raw["view"],
-            days_to_approval=raw["days"],
-            days_since_previous=raw["gap"],
-            on_time=raw["due"],
-        )
+    def entry(self, day: date) -> list[object]:
+        """The fact as its batch keeps it: the day of its first approval (as an ordinal) and
+        every field but the unit, which is the batch's."""
+        return [day.toordinal(), *self[1:6], list(self.top_risk), list(self.protective), *self[8:]]
 
-    def sealed_json(self) -> dict[str, object]:
-        return {
-            "sex": self.sex,
-            "age": self.age,
-            "level": self.level,
-            "top": list(self.top_risk),
-            "prot": list(self.protective),
-            "rule": self.needed_reason,
-            "view": self.child_view,
-            "days": self.days_to_approval,
-            "gap": self.days_since_previous,
-            "due": self.on_time,
-        }
+    @classmethod
+    def from_entry(cls, unit_id: uuid.UUID, entry: list[Any]) -> Fact:
+        (_, kind, corrected, sex, age, level, top, prot, rule, view, days, gap, due) = entry
+        return cls(
+            unit_id,
+            kind,
+            corrected,
+            sex,
+            age,
+            level,
+            tuple(top),
+            tuple(prot),
+            rule,
+            view,
+            days,
+            gap,
+            due,
+        )
 
 
 def is_top_risk(item: Item, code: str | None) -> bool:
@@ -184,6 +180,103 @@ def statistics_key(session: Session, vault: Vault) -> uuid.UUID:
         return uuid.UUID(session.scalars(query).one())
 
 
+def _month(day: date) -> date:
+    return day.replace(day=1)
+
+
+class Batches:
+    """The fact batches one transaction changes, each locked and opened once and sealed again
+    once, at `save`: an approval changes one, a rebuild or a demo seed many."""
+
+    def __init__(self, session: Session, vault: Vault) -> None:
+        self.session = session
+        self.vault = vault
+        self._opened: dict[uuid.UUID, tuple[FactBatch, dict[str, list[Any]]]] = {}
+
+    def _entries(self, batch: FactBatch) -> dict[str, list[Any]]:
+        if batch.id not in self._opened:
+            value = self.vault.open_json(
+                self.session, batch.key_id, batch.sealed, "fact_batch", "sealed", batch.id
+            )
+            self._opened[batch.id] = (batch, value["facts"])
+        return self._opened[batch.id][1]
+
+    def _locked(self, batch_id: uuid.UUID) -> FactBatch:
+        batch = self.session.get(FactBatch, batch_id, with_for_update=True)
+        assert batch is not None  # a foreign key guarantees it
+        return batch
+
+    def _batch_for(self, instrument_id: str, unit_id: uuid.UUID, month: date) -> FactBatch:
+        """The batch of the instrument, unit and month, locked; made if there is none. Two
+        servers making it at once: one insert wins, the other's savepoint is undone and it
+        waits for the winner's."""
+        query = (
+            select(FactBatch)
+            .where(
+                FactBatch.instrument_id == instrument_id,
+                FactBatch.unit_id == unit_id,
+                FactBatch.month == month,
+            )
+            .with_for_update()
+        )
+        batch = self.session.scalars(query).one_or_none()
+        if batch is not None:
+            return batch
+        key_id = statistics_key(self.session, self.vault)
+        batch = FactBatch(
+            id=uuid.uuid4(), instrument_id=instrument_id, unit_id=unit_id, month=month
+        )
+        batch.key_id = key_id
+        batch.sealed = self._seal(batch, {})
+        try:
+            with self.session.begin_nested():
+                self.session.add(batch)
+                self.session.flush()
+        except IntegrityError:
+            return self.session.scalars(query).one()
+        return batch
+
+    def _seal(self, batch: FactBatch, entries: dict[str, list[Any]]) -> bytes:
+        return self.vault.seal_json(
+            self.session, batch.key_id, {"facts": entries}, "fact_batch", "sealed", batch.id
+        )
+
+    def add(self, assessment: Assessment, fact: Fact, first_approved_dt: datetime) -> None:
+        """Count the approved assessment: its row, and its fact in its month's batch."""
+        day = local_day(first_approved_dt)
+        batch = self._batch_for(assessment.instrument_id, fact.unit_id, _month(day))
+        self._entries(batch)[str(assessment.id)] = fact.entry(day)
+        self.session.add(
+            AssessmentFact(
+                assessment_id=assessment.id,
+                case_id=assessment.case_id,
+                unit_id=fact.unit_id,
+                instrument_id=assessment.instrument_id,
+                instrument_version=assessment.instrument_version,
+                approved_dt=first_approved_dt,
+                kind=fact.kind,
+                is_corrected=fact.is_corrected,
+                batch_id=batch.id,
+            )
+        )
+
+    def remove(self, row: AssessmentFact) -> None:
+        """Stop counting an assessment: its fact out of its batch, and its row."""
+        self._entries(self._locked(row.batch_id)).pop(str(row.assessment_id), None)
+        self.session.delete(row)
+
+    def save(self) -> None:
+        """Seal every changed batch again; delete those left empty (after their rows)."""
+        self.session.flush()
+        for batch, entries in self._opened.values():
+            if entries:
+                batch.sealed = self._seal(batch, entries)
+            else:
+                self.session.delete(batch)
+        self.session.flush()
+        self._opened.clear()
+
+
 def record_fact(
     session: Session,
     vault: Vault,
@@ -192,98 +285,68 @@ def record_fact(
     instrument: Instrument,
     content: Content,
     identity: Identity,
+    batches: Batches | None = None,
 ) -> None:
-    """Write the approved assessment's fact, in place of the fact of the version it corrects
-    (keeping the unit that version was counted in, should the case have moved since)."""
+    """Count the approved assessment, in place of the version it corrects (keeping the unit
+    that version was counted in, should the case have moved since). With `batches`, the
+    caller saves them; without, they are saved here."""
     fact = build_fact(session, case, assessment, instrument, content, identity)
     first = _first_version(session, assessment)
+    changed = batches or Batches(session, vault)
     if assessment.previous_id is not None and assessment.kind == AssessmentKind.CORRECTION:
         replaced = session.get(AssessmentFact, assessment.previous_id)
         if replaced is not None:
-            fact = replace(fact, unit_id=replaced.unit_id)
-            session.delete(replaced)
+            fact = fact._replace(unit_id=replaced.unit_id)
+            changed.remove(replaced)
             session.flush()
-    key_id = statistics_key(session, vault)
     assert first.decided_dt is not None  # checked by build_fact
-    session.add(
-        AssessmentFact(
-            assessment_id=assessment.id,
-            case_id=case.id,
-            unit_id=fact.unit_id,
-            instrument_id=assessment.instrument_id,
-            instrument_version=assessment.instrument_version,
-            approved_dt=first.decided_dt,
-            kind=fact.kind,
-            is_corrected=fact.is_corrected,
-            key_id=key_id,
-            sealed=vault.seal_json(
-                session, key_id, fact.sealed_json(), "assessment_fact", "sealed", assessment.id
-            ),
-        )
-    )
+    changed.add(assessment, fact, first.decided_dt)
+    if batches is None:
+        changed.save()
 
 
-def _id_text(stored: object) -> str:
-    """An id read as text, written as `str(uuid.UUID)` writes it, which is how a sealed
-    value's context names its row: SQLite keeps the 32 hex digits SQLAlchemy writes,
-    PostgreSQL's uuid as text is that form already. Cutting the hex digits is a fraction of
-    parsing them into a UUID, 100,000 times."""
-    if isinstance(stored, str) and len(stored) == 32:
-        digits = stored.lower()
-        return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
-    if isinstance(stored, str) and len(stored) == 36:
-        return stored.lower()
-    return str(stored if isinstance(stored, uuid.UUID) else uuid.UUID(str(stored)))
-
-
-class _Ids(dict[object, uuid.UUID]):
-    """Stored ids as UUIDs, each parsed once: a report's facts name a handful of units and
-    one statistics key."""
-
-    def __missing__(self, stored: object) -> uuid.UUID:
-        parsed = self[stored] = stored if isinstance(stored, uuid.UUID) else uuid.UUID(str(stored))
-        return parsed
+def forget_facts(session: Session, vault: Vault, rows: Iterable[AssessmentFact]) -> int:
+    """Stop counting these assessments (gallring of their case; a demo seed moving its dates).
+    Returns how many."""
+    batches = Batches(session, vault)
+    count = 0
+    for row in rows:
+        batches.remove(row)
+        count += 1
+    batches.save()
+    return count
 
 
 def open_facts(
     session: Session,
     vault: Vault,
     instrument_id: str,
-    start: datetime,
-    end: datetime,
+    first: date,
+    last: date,
     unit_ids: list[uuid.UUID],
-) -> Iterator[Fact]:
-    """The facts of assessments first approved in [start, end) in the units, opened in bulk:
-    one query, and the statistics key unwrapped once.
-
-    The ids are read as text, not parsed into a UUID per row (by SQLAlchemy on SQLite, by
-    the driver on PostgreSQL): parsed once per distinct unit and key, and the assessment's
-    only made into the text the sealed value's context needs."""
-    table = AssessmentFact.__table__.c
+) -> list[Fact]:
+    """The facts of assessments first approved from `first` to `last` (whole local days) in
+    the units: the batches of those months opened with the statistics key unwrapped once, and
+    the days at either end picked out of theirs."""
     rows = session.execute(
-        select(
-            cast(table.assessment_id, String),
-            cast(table.unit_id, String),
-            table.kind,
-            table.is_corrected,
-            cast(table.key_id, String),
-            table.sealed,
-        ).where(
-            table.instrument_id == instrument_id,
-            table.approved_dt >= start,
-            table.approved_dt < end,
-            table.unit_id.in_(unit_ids),
+        select(FactBatch.id, FactBatch.unit_id, FactBatch.key_id, FactBatch.sealed)
+        .where(
+            FactBatch.instrument_id == instrument_id,
+            FactBatch.month >= _month(first),
+            FactBatch.month <= _month(last),
+            FactBatch.unit_id.in_(unit_ids),
         )
+        .order_by(FactBatch.month, FactBatch.unit_id)
     ).all()
-    ids = _Ids()
-    openers: dict[str, Callable[[bytes, object], Any]] = {}
-    for assessment_id, unit_id, kind, is_corrected, key_id, sealed in rows:
-        row = _id_text(assessment_id)
+    low, high = first.toordinal(), last.toordinal()
+    openers: dict[uuid.UUID, Callable[[bytes, object], Any]] = {}
+    opened: list[Fact] = []
+    for batch_id, unit_id, key_id, sealed in rows:
         if key_id not in openers:  # the statistics key: one, or a few after a race
-            openers[key_id] = vault.json_opener(
-                session, ids[key_id], "assessment_fact", "sealed", row
-            )
-        yield Fact.opened(ids[unit_id], kind, is_corrected, openers[key_id](sealed, row))
+            openers[key_id] = vault.json_opener(session, key_id, "fact_batch", "sealed", batch_id)
+        entries = openers[key_id](sealed, batch_id)["facts"].values()
+        opened.extend(Fact.from_entry(unit_id, e) for e in entries if low <= e[0] <= high)
+    return opened
 
 
 def _without_fact() -> list[ColumnElement[bool]]:

@@ -36,10 +36,10 @@ from riskassess.accounts.models import Unit, User
 from riskassess.assessments.models import Assessment
 from riskassess.assessments.services import open_content
 from riskassess.cases.models import Case
-from riskassess.cases.retention import LOCAL_TIME
 from riskassess.cases.services import open_identity
 from riskassess.core import audit
 from riskassess.core.keys import UnreadableData, Vault
+from riskassess.core.localtime import LOCAL_TIME
 from riskassess.core.permissions import Permission, Role, role_has
 from riskassess.errors import N_, AccessDenied
 from riskassess.instruments.definition import Instrument
@@ -750,7 +750,7 @@ def make_report(
         raise AccessDenied(N_("You do not have access to follow-up statistics."))
     start, end = period.bounds()
     ids = [u.id for u in units]
-    opened = list(facts.open_facts(session, vault, instrument.id, start, end, ids))
+    opened = facts.open_facts(session, vault, instrument.id, period.first, period.last, ids)
     missing = facts.count_missing(session, instrument.id, start, end, ids)
     audit.append(
         session,
@@ -783,6 +783,7 @@ def rebuild_facts(
     """Write the facts of approved assessments that have none: those approved before facts
     were written. Opens each one's content and identity, so it is audited, with counts."""
     written = unreadable = 0
+    batches = facts.Batches(session, vault)
     for assessment in facts.missing_facts(session):
         case = session.get(Case, assessment.case_id)
         instrument = instrument_of(assessment)
@@ -795,9 +796,10 @@ def rebuild_facts(
         except UnreadableData:
             unreadable += 1
             continue
-        facts.record_fact(session, vault, case, assessment, instrument, content, identity)
+        facts.record_fact(session, vault, case, assessment, instrument, content, identity, batches)
         session.flush()
         written += 1
+    batches.save()
     # What is left cannot be read (its case key is destroyed: gallring deletes it next) or
     # has no instrument file: rebuilding again would not count it either.
     facts.mark_complete(session)

@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 
 from riskassess.accounts.models import Unit
-from riskassess.assessments.followup import local_today
+from riskassess.core.localtime import local_today
 from riskassess.core.permissions import Permission
 from riskassess.errors import AccessDenied
 from riskassess.instruments.definition import Instrument

@@ -21,7 +21,7 @@ import random
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from riskassess.accounts.models import User
@@ -33,11 +33,12 @@ from riskassess.assessments.models import Assessment, AssessmentEditor, ReviewDe
 from riskassess.cases import services as cases
 from riskassess.cases.identity import normalize_personnummer
 from riskassess.cases.models import Case
-from riskassess.cases.retention import LOCAL_TIME
 from riskassess.core.audit import Actor
 from riskassess.core.keys import Vault
+from riskassess.core.localtime import LOCAL_TIME
 from riskassess.instruments.definition import Instrument
 from riskassess.reports import services as reports
+from riskassess.reports.facts import forget_facts
 from riskassess.reports.models import AssessmentFact
 from riskassess.training.fictional import fictional_personnummer
 
@@ -257,7 +258,8 @@ def seed_followup_sample(
         case.updated_dt = case.closed_dt or _at(last_day)
     # The facts the approvals wrote count the seeding day; write them anew from the moved dates.
     ids = [assessment.id for assessment in moved]
-    session.execute(delete(AssessmentFact).where(AssessmentFact.assessment_id.in_(ids)))
+    counted = session.scalars(select(AssessmentFact).where(AssessmentFact.assessment_id.in_(ids)))
+    forget_facts(session, vault, counted)
     reports.rebuild_facts(session, vault, Actor.system("demo-seed"), lambda _a: instrument)
     return len(moved)
 

@@ -17,12 +17,12 @@ from riskassess.accounts.passwords import Passwords
 from riskassess.assessments import services as assessments
 from riskassess.assessments.bbic import HeardView, Investigation, RiskSpecification, Source, Voices
 from riskassess.assessments.content import OMITTED, Content, ItemRating
-from riskassess.assessments.followup import local_today
 from riskassess.cases import services as cases
 from riskassess.cases.identity import normalize_personnummer
 from riskassess.cases.models import Case
 from riskassess.core.audit import Actor
 from riskassess.core.keys import Vault
+from riskassess.core.localtime import local_today
 from riskassess.instruments.definition import Instrument
 from riskassess.instruments.loader import InstrumentRegistry
 from riskassess.training.fictional import fictional_personnummer

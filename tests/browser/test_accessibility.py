@@ -34,11 +34,11 @@ from werkzeug.serving import make_server
 
 from riskassess.accounts import mfa
 from riskassess.accounts.models import Unit, User
-from riskassess.assessments.followup import local_today
 from riskassess.assessments.models import Assessment
 from riskassess.cases.models import Case
 from riskassess.core.db import transaction, utcnow
 from riskassess.core.keys import Vault
+from riskassess.core.localtime import local_today
 from riskassess.training.seed import DEMO_PASSWORD
 from riskassess.web import AppState
 from tests.browser.axe import Violation, axe_source, report, violations

@@ -14,9 +14,9 @@ from riskassess.accounts.models import User
 from riskassess.assessments import services as assessments
 from riskassess.assessments.bbic import HeardView, Investigation, RiskSpecification, Source, Voices
 from riskassess.assessments.content import Content, ItemRating, PlanEntry
-from riskassess.assessments.followup import local_today
 from riskassess.assessments.models import Assessment
 from riskassess.cases.models import Case
+from riskassess.core.localtime import local_today
 from tests.conftest import PASSWORD, World
 
 SAVRY = ("savry-style", "1.0")

@@ -48,6 +48,7 @@ from riskassess.core.installation import InstallationSetting
 from riskassess.core.keys import DataKey, Vault
 from riskassess.instruments.definition import Instrument
 from riskassess.reports import facts
+from riskassess.reports.models import AssessmentFact, FactBatch
 from tests.conftest import PASSWORD, TEST_ACTOR, claim_database, skip_or_fail
 from tests.integration.served import RECORD_PAGES, Browser, StepFailed, savry
 from tests.integration.test_serve import START_SECONDS, Live, _environment, _free_port, _serve
@@ -282,6 +283,15 @@ def check_database(url: str, vault: Vault, instrument: Instrument, work: Work) -
             assert keys == owned | statistics
             # Every approval wrote its fact for follow-up statistics in the same transaction.
             assert facts.missing_facts(session) == []
+            # ... into its month's batch, and no approval's batch change lost another's.
+            counted = {f.assessment_id: f.batch_id for f in session.scalars(select(AssessmentFact))}
+            batched = {}
+            for batch in session.scalars(select(FactBatch)):
+                value = vault.open_json(
+                    session, batch.key_id, batch.sealed, "fact_batch", "sealed", batch.id
+                )
+                batched |= {uuid.UUID(k): batch.id for k in value["facts"]}
+            assert batched == counted
             with work.lock:
                 submitted, approved = set(work.submitted), set(work.approved)
             for row in session.scalars(select(Assessment)):

@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 from riskassess.accounts.models import User
 from riskassess.accounts.raters import registered_instruments
 from riskassess.app import create_app
-from riskassess.assessments.followup import local_day
 from riskassess.assessments.models import Assessment
 from riskassess.cases.models import Case
 from riskassess.cases.services import age_on, open_identity
@@ -35,6 +34,7 @@ from riskassess.config import (
 )
 from riskassess.core.crypto import Keyring
 from riskassess.core.keys import Vault
+from riskassess.core.localtime import local_day
 from riskassess.instruments.loader import load_directories
 from riskassess.reports.models import AssessmentFact
 from riskassess.training.cli import prepare_demo

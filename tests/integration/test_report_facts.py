@@ -6,27 +6,30 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from flask.testing import FlaskClient
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.orm import Session
 
 from riskassess.accounts.models import User
 from riskassess.assessments import services as assessments
 from riskassess.assessments.content import Content, ItemRating
-from riskassess.assessments.followup import local_today
 from riskassess.assessments.models import Assessment
 from riskassess.cases import retention
 from riskassess.cases.models import Case
 from riskassess.cli import main
 from riskassess.core.audit import AuditEntry, entry_fields
+from riskassess.core.db import utcnow
 from riskassess.core.installation import InstallationSetting
+from riskassess.core.keys import DataKey, Vault
+from riskassess.core.localtime import LOCAL_TIME, local_day, local_today
 from riskassess.reports import facts
-from riskassess.reports.models import AssessmentFact
-from riskassess.reports.services import Period, make_report
+from riskassess.reports.models import AssessmentFact, FactBatch
+from riskassess.reports.services import Period, make_report, rebuild_facts
 from tests.conftest import PASSWORD, TEST_ACTOR, World
 from tests.integration.casework import with_record
 
@@ -74,24 +77,33 @@ def _rated(
 
 
 def _facts(world: World) -> dict[uuid.UUID, facts.Fact]:
-    """Every fact, opened, by the assessment it counts."""
+    """Every fact, opened from its batch, by the assessment it counts; checks on the way that
+    the batches hold exactly the facts of the assessments counted."""
     world.session.rollback()
-    return {
-        row.assessment_id: facts.Fact.opened(
-            row.unit_id,
-            row.kind,
-            row.is_corrected,
-            world.vault.open_json(
-                world.session,
-                row.key_id,
-                row.sealed,
-                "assessment_fact",
-                "sealed",
-                row.assessment_id,
-            ),
+    counted = {row.assessment_id: row for row in world.session.scalars(select(AssessmentFact))}
+    found = {}
+    for batch in world.session.scalars(select(FactBatch)):
+        value = world.vault.open_json(
+            world.session, batch.key_id, batch.sealed, "fact_batch", "sealed", batch.id
         )
-        for row in world.session.scalars(select(AssessmentFact))
-    }
+        assert value["facts"], "an empty batch is deleted"
+        for assessment_id, entry in value["facts"].items():
+            row = counted[uuid.UUID(assessment_id)]
+            assert (row.batch_id, row.unit_id) == (batch.id, batch.unit_id)
+            assert date.fromordinal(entry[0]) == local_day(row.approved_dt)
+            assert batch.month == local_day(row.approved_dt).replace(day=1)
+            found[row.assessment_id] = facts.Fact.from_entry(batch.unit_id, entry)
+    assert set(found) == set(counted)
+    return found
+
+
+def _forget(world: World, *where: ColumnElement[bool]) -> None:
+    """As if these assessments were approved before facts existed."""
+    rows = world.session.scalars(select(AssessmentFact).where(*where))
+    facts.forget_facts(world.session, world.vault, rows)
+    world.session.execute(
+        delete(InstallationSetting).where(InstallationSetting.key == facts.FACTS_COMPLETE)
+    )
 
 
 def _team(world: World) -> tuple[User, User, Case]:
@@ -122,8 +134,8 @@ def test_an_approval_writes_its_fact_sealed_and_a_correction_replaces_it(world: 
         days_since_previous=None,
         on_time=None,
     )
-    stored = world.session.get(AssessmentFact, first.id)
-    assert stored is not None and b"female" not in stored.sealed and b"H1" not in stored.sealed
+    [batch] = world.session.scalars(select(FactBatch)).all()
+    assert b"female" not in batch.sealed and b"H1" not in batch.sealed
 
     again = _rated(world, owner, boss, case, "moderate", ("H1",))
     assert again.kind == "reassessment"
@@ -155,6 +167,61 @@ def test_gallring_deletes_the_facts_with_the_case_key(world: World) -> None:
     retention.destroy_case_key(world.session, world.vault, TEST_ACTOR, case.id, 5, date(2100, 1, 1))
     world.session.commit()
     assert world.session.scalars(select(AssessmentFact)).all() == []
+    assert world.session.scalars(select(FactBatch)).all() == []
+
+
+def test_gallring_keeps_the_case_when_the_statistics_cannot_be_opened(world: World) -> None:
+    owner, boss, case = _team(world)
+    _rated(world, owner, boss, case, "low", HIGH)
+    [batch] = world.session.scalars(select(FactBatch)).all()
+    key = world.session.get(DataKey, batch.key_id)
+    assert key is not None
+    key.destroyed_dt = utcnow()  # as if the statistics key could not be unwrapped
+    world.session.commit()
+    with pytest.raises(retention.RetentionSkipped, match="follow-up statistics"):
+        retention.destroy_case_key(
+            world.session, Vault(world.vault.ring), TEST_ACTOR, case.id, 5, date(2100, 1, 1)
+        )
+    world.session.rollback()
+    case_key = world.session.get(DataKey, case.data_key_id)
+    assert case_key is not None and case_key.destroyed_dt is None
+    assert len(world.session.scalars(select(AssessmentFact)).all()) == 1
+
+
+def _approved_on(world: World, assessment: Assessment, day: date) -> None:
+    """Move an approval to `day` (noon, local time) and write its fact again from there."""
+    assessment.decided_dt = datetime.combine(day, time(12), LOCAL_TIME)
+    counted = world.session.scalars(
+        select(AssessmentFact).where(AssessmentFact.assessment_id == assessment.id)
+    )
+    facts.forget_facts(world.session, world.vault, counted)
+    rebuild_facts(world.session, world.vault, TEST_ACTOR, world.instrument_of)
+
+
+def test_a_period_counts_whole_days_out_of_monthly_batches(world: World) -> None:
+    """Five approvals: two in one unit and month share a batch; a period from the 15th to the
+    next month's 1st counts the days inside it and nothing of the days beside them."""
+    owner, boss, _case = _team(world)
+    days = [date(2025, 3, 14), date(2025, 3, 15), date(2025, 3, 31), date(2025, 4, 1),
+            date(2025, 4, 2)]  # fmt: skip
+    for day in days:
+        approved = _rated(world, owner, boss, world.case(owner, sex="male"), "low", ())
+        _approved_on(world, approved, day)
+    world.session.commit()
+    batches = world.session.scalars(select(FactBatch).order_by(FactBatch.month)).all()
+    assert [b.month for b in batches] == [date(2025, 3, 1), date(2025, 4, 1)]
+    found = _facts(world)  # checks every fact sits in its own month's batch
+    assert len(found) == 5
+    unit = [owner.unit_id]
+
+    def counted(first: date, last: date) -> int:
+        instrument = SAVRY[0]
+        return len(facts.open_facts(world.session, world.vault, instrument, first, last, unit))
+
+    assert counted(date(2025, 3, 15), date(2025, 4, 1)) == 3
+    assert counted(date(2025, 3, 1), date(2025, 3, 31)) == 3
+    assert counted(date(2025, 4, 2), date(2025, 12, 31)) == 1
+    assert counted(date(2025, 1, 1), date(2025, 3, 13)) == 0
 
 
 def test_rebuild_writes_the_missing_facts_once_and_is_audited(
@@ -164,11 +231,9 @@ def test_rebuild_writes_the_missing_facts_once_and_is_audited(
     _rated(world, owner, boss, case, "low", HIGH)
     _rated(world, owner, boss, case, "high", HIGH)
     before = _facts(world)
-    world.session.execute(delete(AssessmentFact))  # as if approved before facts existed
-    world.session.execute(
-        delete(InstallationSetting).where(InstallationSetting.key == facts.FACTS_COMPLETE)
-    )
+    _forget(world)
     world.session.commit()
+    assert world.session.scalars(select(FactBatch)).all() == []
     assert len(facts.missing_facts(world.session)) == 2
     env = {
         "RISKASSESS_DATABASE_URL": database_url,
@@ -183,7 +248,8 @@ def test_rebuild_writes_the_missing_facts_once_and_is_audited(
     assert "Wrote 0 facts" in again.output
     world.session.rollback()
     assert facts.are_complete(world.session) and facts.missing_facts(world.session) == []
-    entries = db.scalars(select(AuditEntry).where(AuditEntry.action == "report:facts:rebuild"))
+    rebuilds = select(AuditEntry).where(AuditEntry.action == "report:facts:rebuild")
+    entries = db.scalars(rebuilds.order_by(AuditEntry.seq))
     assert [entry_fields(e.body)["details"] for e in entries] == [
         {"written": 2, "unreadable": 0},
         {"written": 0, "unreadable": 0},
@@ -207,10 +273,7 @@ def test_a_report_counts_only_the_units_chosen_and_says_what_is_missing(world: W
     one = make_report(world.session, world.vault, chief, instrument, period, unit_ids=[south.id])
     assert [u.name for u in one.units] == [south.name] and one.assessed == 6
     # As if south's were approved before this version: the facts are not complete.
-    world.session.execute(delete(AssessmentFact).where(AssessmentFact.unit_id == south.id))
-    world.session.execute(
-        delete(InstallationSetting).where(InstallationSetting.key == facts.FACTS_COMPLETE)
-    )
+    _forget(world, AssessmentFact.unit_id == south.id)
     short = make_report(world.session, world.vault, chief, instrument, period)
     assert short.assessed == 5 and short.missing == 6
     facts.mark_complete(world.session)  # what rebuild-facts does when done

@@ -59,8 +59,10 @@ from riskassess.assessments.content import Content, ItemRating
 from riskassess.assessments.models import Assessment
 from riskassess.cases.models import Case
 from riskassess.core.audit import AuditEntry, entry_fields
+from riskassess.reports import facts
 from riskassess.reports.models import AssessmentFact
-from tests.conftest import PASSWORD, World, csrf
+from riskassess.reports.services import rebuild_facts
+from tests.conftest import PASSWORD, TEST_ACTOR, World, csrf
 from tests.integration.casework import with_record
 
 SAVRY = ("savry-style", "1.0")
@@ -119,11 +121,12 @@ def _arrange(world: World) -> None:
     world.session.execute(
         update(Assessment).where(Assessment.id == old.id).values(decided_dt=long_ago)
     )
-    world.session.execute(
-        update(AssessmentFact)
-        .where(AssessmentFact.assessment_id == old.id)
-        .values(approved_dt=long_ago)
+    # Its fact written again from the moved date, as a rebuild writes it.
+    counted = world.session.scalars(
+        select(AssessmentFact).where(AssessmentFact.assessment_id == old.id)
     )
+    facts.forget_facts(world.session, world.vault, counted)
+    rebuild_facts(world.session, world.vault, TEST_ACTOR, world.instrument_of)
     _assess(world, cw_syd, sup_syd, world.case(cw_syd, sex="male"), "high", False)
     world.session.commit()
 

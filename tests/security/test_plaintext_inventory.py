@@ -17,7 +17,7 @@ SEALED = {
     "assessment.correction_reason",
     "review_decision.comment",
     "assessment_feedback.content",
-    "assessment_fact.sealed",  # under the installation's statistics data key
+    "fact_batch.sealed",  # a month's facts, under the installation's statistics data key
     "case_access.note",
     "retention_hold.note",
     "audit_sample_item.comment",
@@ -73,6 +73,7 @@ PLAINTEXT = {
     "assessment_fact.instrument_id",
     "assessment_fact.instrument_version",
     "assessment_fact.kind",
+    "fact_batch.instrument_id",  # with its unit and month: a batch of facts (see facts.py)
     "review_decision.decision",
     "case_access.kind",
     "case_access.purpose",  # a code
