@@ -17,9 +17,9 @@ from riskassess.core.localtime import local_today
 from riskassess.core.permissions import Permission
 from riskassess.errors import AccessDenied
 from riskassess.instruments.definition import Instrument
-from riskassess.reports import services
+from riskassess.reports import measures, services
 from riskassess.reports.forms import ReportExportForm, ReportFilterForm
-from riskassess.reports.services import Measure, Report, Row, Table
+from riskassess.reports.measures import Measure, Report, Row, Table
 from riskassess.reports.suppression import Cell
 from riskassess.reports.usage import most_counted_instrument
 from riskassess.web import db, locale, require, state, user, vault
@@ -27,7 +27,7 @@ from riskassess.web import db, locale, require, state, user, vault
 bp = Blueprint("reports", __name__)
 
 ROW_LABELS = {
-    services.OTHER: _l("Other units (fewer than 5 each)"),
+    measures.OTHER: _l("Other units (fewer than 5 each)"),
     "female": _l("Girls"),
     "male": _l("Boys"),
 }
@@ -39,7 +39,7 @@ COLUMN_LABELS = {
     "not_recorded": _l("Not recorded"),
     "needed": _l("Needed a reason"),
     "not_needed": _l("Needed none"),
-    services.NOT_REASSESSMENT: _l("Not a reassessment"),
+    measures.NOT_REASSESSMENT: _l("Not a reassessment"),
     "on_time": _l("By the due date"),
     "late": _l("After the due date"),
     "no_due_date": _l("No due date"),
@@ -98,7 +98,7 @@ def _asked(units: list[Unit]) -> MultiDict[str, str]:
     today = local_today()
     start = today - timedelta(days=365)
     used = most_counted_instrument(
-        db(), [u.id for u in units], *services.Period(start, today).bounds()
+        db(), [u.id for u in units], *measures.Period(start, today).bounds()
     )
     keys = [f"{i.id}@{i.version}" for i in instruments]
     chosen = f"{used[0]}@{used[1]}" if used else ""
@@ -115,7 +115,7 @@ def _report(form: ReportFilterForm | ReportExportForm, purpose: str) -> Report |
     instrument = form.chosen_instrument()
     if not form.validate() or instrument is None:
         return None
-    period = services.Period(form.date_from.data, form.date_to.data)
+    period = measures.Period(form.date_from.data, form.date_to.data)
     try:
         return services.make_report(
             db(),

@@ -4,6 +4,7 @@ compares."""
 
 from __future__ import annotations
 
+import gc
 import uuid
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
@@ -28,8 +29,9 @@ from riskassess.core.installation import InstallationSetting
 from riskassess.core.keys import DataKey, Vault
 from riskassess.core.localtime import LOCAL_TIME, local_day, local_today
 from riskassess.reports import facts
+from riskassess.reports.measures import Period
 from riskassess.reports.models import AssessmentFact, FactBatch
-from riskassess.reports.services import Period, make_report, rebuild_facts
+from riskassess.reports.services import make_report, rebuild_facts
 from tests.conftest import PASSWORD, TEST_ACTOR, World
 from tests.integration.casework import with_record
 
@@ -326,3 +328,23 @@ def test_a_correction_after_a_move_is_counted_where_the_child_was_judged(world: 
     [(assessment_id, fact)] = _facts(world).items()
     assert assessment_id == correction.id and fact.level == "moderate"
     assert fact.unit_id == north_id != south.id
+
+
+def test_a_report_leaves_the_garbage_collector_as_it_found_it(world: World) -> None:
+    """The report pauses Python's cyclic collector while it counts (services.py), and must
+    hand it back running, or not, as it was."""
+    owner, boss, _case = _team(world)
+    chief = world.user("chef", "manager", None)
+    for _ in range(5):
+        _rated(world, owner, boss, world.case(owner, sex="male"), "low", ())
+    instrument = world.instrument_of_key(*SAVRY)
+    period = Period(TODAY - timedelta(days=1), TODAY)
+    assert gc.isenabled()
+    assert make_report(world.session, world.vault, chief, instrument, period).assessed == 5
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        make_report(world.session, world.vault, chief, instrument, period)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

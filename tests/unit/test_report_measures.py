@@ -23,7 +23,7 @@ from riskassess.config import SHIPPED_INSTRUMENTS
 from riskassess.instruments.definition import Instrument
 from riskassess.instruments.loader import parse_instrument
 from riskassess.reports.facts import Fact
-from riskassess.reports.services import Measure, Period, Report, Table, measures
+from riskassess.reports.measures import Measure, Period, Report, Table, measures
 from riskassess.reports.suppression import suppress_linked
 
 PERIOD = Period(date(2026, 1, 1), date(2026, 12, 31))
