@@ -28,7 +28,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from itertools import chain
+from functools import cached_property
+from itertools import chain, groupby
 
 from riskassess.accounts.models import Unit
 from riskassess.core.localtime import LOCAL_TIME
@@ -199,6 +200,13 @@ class _Groups:
     # Both at once, as one number per fact: unit row * len(people) + person row.
     cells: list[int]
 
+    @cached_property
+    def members(self) -> list[tuple[int, list[int]]]:
+        """Each cell with its facts' positions, for counting what the facts list (items) or
+        hold (days) cell by cell in C loops (`map`, `chain`, `Counter`)."""
+        order = sorted(range(len(self.cells)), key=self.cells.__getitem__)
+        return [(cell, list(found)) for cell, found in groupby(order, key=self.cells.__getitem__)]
+
     def pair(self, of_column: list[int], width: int) -> tuple[list[list[int]], list[list[int]]]:
         """The facts counted by (unit, column) and by (person group, column), in one pass:
         `of_column` is each fact's column, in the order of the facts."""
@@ -217,9 +225,10 @@ class _Groups:
 
 
 def _pool_units(
-    units: list[Unit], facts_: list[Fact]
+    units: list[Unit], sizes: Counter[uuid.UUID]
 ) -> tuple[tuple[Row, ...], dict[uuid.UUID, int]]:
-    sizes = Counter(f.unit_id for f in facts_)
+    """The unit rows, small units pooled, and each unit's row; `sizes` counts each unit's
+    facts."""
     kept = [u for u in units if sizes[u.id] >= THRESHOLD]
     small = [u for u in units if 0 < sizes[u.id] < THRESHOLD]
     pooled = sum(sizes[u.id] for u in small)
@@ -235,10 +244,12 @@ def _pool_units(
     return tuple(rows), unit_of
 
 
-def _merge_age_bands(facts_: list[Fact]) -> list[list[int]] | None:
+def _merge_age_bands(by_sex_and_age: Counter[tuple[str, int]]) -> list[list[int]] | None:
     """Neighbouring age bands merged until every sex has 0 or at least 5 in each; None when
     even one band for all ages leaves a sex with 1 to 4."""
-    count = Counter((f.sex, AGE_BAND[f.age]) for f in facts_)
+    count: Counter[tuple[str, int]] = Counter()
+    for (sex, age), n in by_sex_and_age.items():
+        count[sex, AGE_BAND[age]] += n
     # Bands nobody falls in are left out first, so that merging never widens a band's label
     # over ages nobody has (a SAVRY report reading "0-15").
     merged = [[i] for i in range(len(AGE_BANDS)) if any(count[sex, i] for sex in SEXES)]
@@ -269,22 +280,24 @@ def _merge_age_bands(facts_: list[Fact]) -> list[list[int]] | None:
 
 
 def _groups(units: list[Unit], facts_: list[Fact]) -> _Groups:
-    unit_rows, unit_of = _pool_units(units, facts_)
-    of_unit = [unit_of[f.unit_id] for f in facts_]
-    bands = _merge_age_bands(facts_) if all(f.sex in SEXES for f in facts_) else None
+    """Each fact's rows. Worked out from a few columns of the facts with C loops (`map`,
+    `Counter`) and small lookup tables: a report groups 100,000 facts into some dozen rows."""
+    unit_ids = [f.unit_id for f in facts_]
+    unit_rows, unit_of = _pool_units(units, Counter(unit_ids))
+    of_unit = list(map(unit_of.__getitem__, unit_ids))
+    sex_age = list(zip([f.sex for f in facts_], [f.age for f in facts_], strict=True))
+    by_sex_and_age = Counter(sex_age)
+    is_known = all(sex in SEXES for sex, _age in by_sex_and_age)
+    bands = _merge_age_bands(by_sex_and_age) if is_known else None
     if not bands:
         return _Groups(unit_rows, (), [], [], (), of_unit, [], of_unit)
     band_of = {i: b for b, group in enumerate(bands) for i in group}
     codes = [band_code(AGE_BANDS, group[0], group[-1]) for group in bands]
     people = tuple(Row(f"{sex} {code}") for sex in SEXES for code in codes)
     per_sex = len(bands)
-    # Each (sex, age) a fact can have, to its row: a report has 100,000 facts and some dozen.
-    row_of = {
-        (sex, age): s * per_sex + band_of[AGE_BAND[age]]
-        for s, sex in enumerate(SEXES)
-        for age in {f.age for f in facts_}
-    }
-    person_rows = [row_of[f.sex, f.age] for f in facts_]
+    first_row = {sex: s * per_sex for s, sex in enumerate(SEXES)}
+    row_of = {(sex, age): first_row[sex] + band_of[AGE_BAND[age]] for sex, age in by_sex_and_age}
+    person_rows = list(map(row_of.__getitem__, sex_age))
     width = len(people)
     return _Groups(
         unit_rows,
@@ -450,15 +463,12 @@ def _item_measures(
     order in which the items first appear (fact by fact, in `codes` order)."""
     position = {code: k for k, code in enumerate(codes)}
     per = max(1, len(groups.people))
-    of_cell: dict[int, list[tuple[str, ...]]] = {}
-    for cell, named in zip(groups.cells, items, strict=True):
-        of_cell.setdefault(cell, []).append(named)
     counted: Counter[str] = Counter()
     left_top: Counter[tuple[int, str]] = Counter()
     right_top: Counter[tuple[int, str]] = Counter()
-    for cell, named_in_cell in of_cell.items():
+    for cell, members in groups.members:
         unit, person = divmod(cell, per)
-        for code, n in Counter(chain.from_iterable(named_in_cell)).items():
+        for code, n in Counter(chain.from_iterable(map(items.__getitem__, members))).items():
             if code in position:
                 counted[code] += n
                 left_top[unit, code] += n
@@ -495,10 +505,11 @@ def _item_measures(
 
 
 def _median(groups: _Groups, facts_: list[Fact]) -> Median:
-    values: list[list[int]] = [[] for _ in groups.units]
-    for fact, unit in zip(facts_, groups.unit_rows, strict=True):
-        values[unit].append(fact.days_to_approval)
     every = [f.days_to_approval for f in facts_]
+    values: list[list[int]] = [[] for _ in groups.units]
+    per = max(1, len(groups.people))
+    for cell, members in groups.members:
+        values[cell // per].extend(map(every.__getitem__, members))
     return Median(
         groups.units,
         tuple(statistics.median(v) if v else None for v in values),
