@@ -308,12 +308,13 @@ def domain_form(
     """One rating, rationale, sources and (where the instrument has it) critical flag per item.
     `previous`: for a reassessment, the content it started from; each item with a previous
     rating gets an "unchanged, confirm" box."""
-    omitted_label = _l("Omitted (insufficient information)")
+    # Translated once here, not once per item and choice as the page is drawn.
+    omitted_label = str(_l("Omitted (insufficient information)"))
     rationale_label = _l("Rationale")
     critical_label = _l("Critical")
     sources_label = _l("Sources")
     unchanged_label = _l("Unchanged, confirm")
-    source_choices = [SelectChoice(code, label) for code, label in SOURCE_LABELS.items()]
+    source_choices = [SelectChoice(code, str(label)) for code, label in SOURCE_LABELS.items()]
     attrs: dict[str, Any] = {
         "instrument": instrument,
         "domain": domain,
