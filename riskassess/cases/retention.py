@@ -25,9 +25,10 @@ identity cannot be read is kept too and reported: deleting is the one step that 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ColumnElement, Table, delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -44,6 +45,9 @@ from riskassess.core.localtime import LOCAL_TIME
 from riskassess.errors import N_, AccessDenied, DomainError
 from riskassess.reports import facts
 from riskassess.reports.models import AssessmentFact
+
+if TYPE_CHECKING:
+    from riskassess.assessments.models import Assessment
 
 RESEARCH_BIRTH_DAYS = (5, 15, 25)
 
@@ -98,13 +102,19 @@ def _latest(*moments: datetime | None) -> datetime:
     return max(m for m in moments if m is not None)
 
 
-def last_entry_dt(session: Session, case: Case) -> datetime:
-    """The latest change of the case or of any of its assessments."""
+def last_entry_dt(
+    session: Session, case: Case, assessments: Sequence[Assessment] | None = None
+) -> datetime:
+    """The latest change of the case or of any of its assessments. `assessments`: all of the
+    case's, where the caller has loaded them already (its page), else they are queried."""
     from riskassess.assessments.models import Assessment
 
-    assessed = session.scalar(
-        select(func.max(Assessment.updated_dt)).where(Assessment.case_id == case.id)
-    )
+    if assessments is not None:
+        assessed = max((a.updated_dt for a in assessments), default=None)
+    else:
+        assessed = session.scalar(
+            select(func.max(Assessment.updated_dt)).where(Assessment.case_id == case.id)
+        )
     return _latest(case.updated_dt, case.closed_dt, assessed)
 
 
@@ -126,12 +136,18 @@ class RetentionStatus:
 
 
 def retention_status(
-    session: Session, vault: Vault, user: User, case: Case, years: int
+    session: Session,
+    vault: Vault,
+    user: User,
+    case: Case,
+    years: int,
+    assessments: Sequence[Assessment] | None = None,
 ) -> RetentionStatus:
     """The case's retention dates, its hold and its exemption, for its page. The caller has
     authorized and audited the read of the case (the hold note is part of the case). The
-    exemption of a protected identity is shown only to those who may see the identity."""
-    dates = RetentionDates.after(last_entry_dt(session, case), years)
+    exemption of a protected identity is shown only to those who may see the identity.
+    `assessments`: all of the case's, if the caller has them."""
+    dates = RetentionDates.after(last_entry_dt(session, case, assessments), years)
     exempt = (
         case_research_exempt(session, vault, case.id)
         if policy.can_reveal_identity(user, case)

@@ -218,7 +218,7 @@ def _render_case(case: Case, view: services.CaseView) -> str:
         protection_form=ProtectionForm() if policy.can_set_protection(user(), case) else None,
         is_emergency=not policy.same_unit(user(), case),
         retention=retention.retention_status(
-            db(), vault(), user(), case, state().settings.retention_years
+            db(), vault(), user(), case, state().settings.retention_years, assessments
         ),
         hold_forms=(RetentionHoldForm(), RetentionReleaseForm())
         if policy.can_hold_retention(user(), case)
