@@ -79,6 +79,8 @@ def column_labeller(instrument: Instrument) -> Callable[[str], str]:
             return levels[code]
         if code in COLUMN_LABELS:
             return str(COLUMN_LABELS[code])
+        if code.endswith("-"):  # an open-ended band: "61-"
+            return str(_("%(days)s days or more", days=code[:-1]))
         return str(_("%(days)s days", days=code.replace("-", "–")))
 
     return label

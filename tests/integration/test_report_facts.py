@@ -300,6 +300,8 @@ def test_a_manager_picks_units_and_a_supervisor_cannot_pick_another(
     login("sup.south")
     refused = client.get(f"/reports?{period}&units={north_id}").get_data(as_text=True)
     assert "<caption>" not in refused and "Testenhet north" not in refused
+    # Its unit picker is hidden, so the page says in words why there are no numbers.
+    assert "Du kan bara se din egen enhets siffror." in refused
 
 
 def _token(client: FlaskClient) -> str:
