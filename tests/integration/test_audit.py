@@ -79,9 +79,16 @@ def test_rehashed_entry_breaks_the_next_link(db: Session) -> None:
     assert not result.ok and result.first_bad_seq == 3
 
 
-def _verify_cli(database_url: str, keyring_path: Path) -> subprocess.CompletedProcess[str]:
+def _verify_cli(
+    database_url: str, keyring_path: Path, instance: Path
+) -> subprocess.CompletedProcess[str]:
+    # Its own instance folder: the checkpoints of a demo or a benchmark run from the checkout
+    # (./instance) are signed by another keyring.
     env = dict(
-        os.environ, RISKASSESS_DATABASE_URL=database_url, RISKASSESS_KEYRING=str(keyring_path)
+        os.environ,
+        RISKASSESS_DATABASE_URL=database_url,
+        RISKASSESS_KEYRING=str(keyring_path),
+        RISKASSESS_INSTANCE_PATH=str(instance),
     )
     return subprocess.run(
         [sys.executable, "-m", "riskassess.cli", "audit", "verify"],
@@ -93,14 +100,16 @@ def _verify_cli(database_url: str, keyring_path: Path) -> subprocess.CompletedPr
 
 
 @pytest.mark.usefixtures("app")
-def test_cli_verify_exit_codes(db: Session, database_url: str, keyring_path: Path) -> None:
+def test_cli_verify_exit_codes(
+    db: Session, database_url: str, keyring_path: Path, tmp_path: Path
+) -> None:
     _chain(db)
-    ok = _verify_cli(database_url, keyring_path)
+    ok = _verify_cli(database_url, keyring_path, tmp_path)
     assert ok.returncode == 0, ok.stderr
     assert "5 entries verified" in ok.stdout
     db.execute(delete(AuditEntry).where(AuditEntry.seq == 2))
     db.commit()
-    broken = _verify_cli(database_url, keyring_path)
+    broken = _verify_cli(database_url, keyring_path, tmp_path)
     assert broken.returncode == 1
     assert "entry 3" in broken.stderr
     assert "Traceback" not in broken.stderr
