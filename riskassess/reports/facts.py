@@ -222,12 +222,14 @@ class Batches:
         batch = self.session.scalars(query).one_or_none()
         if batch is not None:
             return batch
-        key_id = statistics_key(self.session, self.vault)
         batch = FactBatch(
-            id=uuid.uuid4(), instrument_id=instrument_id, unit_id=unit_id, month=month
+            id=uuid.uuid4(),
+            instrument_id=instrument_id,
+            unit_id=unit_id,
+            month=month,
+            key_id=statistics_key(self.session, self.vault),
         )
-        batch.key_id = key_id
-        batch.sealed = self._seal(batch, {})
+        batch.sealed = self._seal(batch, {})  # its context names its id
         try:
             with self.session.begin_nested():
                 self.session.add(batch)
