@@ -103,6 +103,9 @@ class Measure:
     by_unit: Table
     by_sex: Table | None
     by_age: Table | None
+    # Broken down by sex only: by age band as well would have hidden what the table by sex
+    # shows (the page says so, rather than leave the table out without a word).
+    is_age_withheld: bool = False
 
     @property
     def tables(self) -> list[tuple[str, Table]]:
@@ -382,7 +385,8 @@ def _tables(
         return Measure(code, by_unit, None, None)
     sexes = tuple(Row(sex) for sex in SEXES)
     if len(right) != len(groups.people):  # protected by sex alone
-        return Measure(code, by_unit, Table(sexes, shown, derive(linked.right, right, None)), None)
+        by_sex = Table(sexes, shown, derive(linked.right, right, None))
+        return Measure(code, by_unit, by_sex, None, is_age_withheld=True)
     by_sex = Table(sexes, shown, derive(linked.right, right, groups.sex_groups))
     by_age = None
     if len(groups.age_rows) > 1:

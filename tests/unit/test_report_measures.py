@@ -235,3 +235,26 @@ def test_profiles_are_left_out_where_they_would_pin_a_child(savry: Instrument) -
     cells = report.judgement.by_unit.counts.cells[0]
     assert [c.value for c in cells] == [6, None, None]
     assert [c.is_small for c in cells] == [False, True, True]
+
+
+def test_a_breakdown_by_age_that_would_hide_more_is_left_out_and_said_so(
+    savry: Instrument,
+) -> None:
+    """Forty children of one unit: girls 13-15 and 16-17 with 2 and 3 judgements that needed
+    a reason, boys with none. By sex and age band the 2 and the 3 are small and hidden (and
+    with them the 8 and 7 beside them, which the public row sizes would give away); by sex
+    alone the girls' 5 and 15 can be shown. So the consistency measure is broken down by sex
+    only, and says why; the kinds, the same for all, keep their age bands."""
+    children = [
+        *[_fact(A, "female", 14, "low", needed_reason=n < 2) for n in range(10)],
+        *[_fact(A, "female", 16, "low", needed_reason=n < 3) for n in range(10)],
+        *[_fact(A, "male", 14, "low")] * 10,
+        *[_fact(A, "male", 16, "low")] * 10,
+    ]
+    report = measures(savry, PERIOD, [A], children, missing=0)
+    consistency = report.consistency
+    assert consistency is not None and consistency.by_age is None
+    assert consistency.is_age_withheld
+    assert _values(_by(consistency, "sex")) == [[5, 15, 20], [0, 20, 20], [5, 35, 40]]
+    assert report.kinds is not None and not report.kinds.is_age_withheld
+    assert [row.code for row in _by(report.kinds, "age").rows] == ["13-15", "16-17"]
