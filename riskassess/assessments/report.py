@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from riskassess.accounts.models import User
 from riskassess.assessments.models import Assessment, AssessmentEditor
-from riskassess.assessments.services import AssessmentView, check_readable, read_assessment
+from riskassess.assessments.reading import AssessmentView, read_assessment
+from riskassess.assessments.services import check_readable
 from riskassess.cases.models import Case
 from riskassess.cases.services import Identity, shown_identity
 from riskassess.core.keys import Vault

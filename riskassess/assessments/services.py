@@ -1,4 +1,5 @@
-"""Use cases for assessments: start, read, save, submit, return, approve.
+"""Use cases for assessments: start, save, submit, return, approve, correct (reading them for
+display, the review queue and comparisons are in reading.py).
 
 Every function takes the session, the vault and the acting user, checks the policy and the
 transition table, changes the rows, appends the audit entry and flushes. None commits.
@@ -9,11 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import date, datetime
-from functools import cached_property
+from datetime import date
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -30,7 +30,6 @@ from riskassess.assessments.content import (
     CARRIED,
     Content,
     Problem,
-    applicable_rules,
     case_problems,
     previous_rating,
 )
@@ -45,23 +44,20 @@ from riskassess.assessments.workflow import Action, State, TransitionRefused, ne
 from riskassess.cases.models import Case
 from riskassess.cases.policy import same_unit
 from riskassess.cases.services import (
-    CaseView,
     Identity,
     age_on,
     deny,
     has_emergency_access,
-    listed_views,
     open_identity,
 )
 from riskassess.core import audit
 from riskassess.core.db import new_id, utcnow
 from riskassess.core.keys import DataKey, Vault, keep_loaded
 from riskassess.errors import N_, AccessDenied, DomainError, EditConflict, WorkflowError
-from riskassess.instruments.definition import Instrument, Item
+from riskassess.instruments.definition import Instrument
 from riskassess.instruments.services import record_version
 from riskassess.reports.facts import record_fact
 
-MAX_COMPARED = 4
 EDITED_ELSEWHERE = N_(
     "Someone else saved this assessment after you opened it. Nothing of yours was saved."
 )
@@ -81,53 +77,11 @@ class IncompleteAssessment(DomainError):
 
 
 @dataclass(frozen=True)
-class DecisionView:
-    decision: str
-    author_name: str
-    created_dt: datetime
-    comment: str
-
-
-@dataclass(frozen=True)
 class PreviousView:
     """The approved assessment a reassessment started from, to rate beside."""
 
     assessment: Assessment
     content: Content
-
-
-@dataclass(frozen=True)
-class AssessmentView:
-    """An assessment decrypted for display. The decisions and the author's name are read
-    when first used: a successful save redirects without showing them, so it never pays
-    for them."""
-
-    assessment: Assessment
-    content: Content
-    eligibility_reason: str | None
-    correction_reason: str | None
-    load_decisions: Callable[[], list[DecisionView]]
-    load_author_name: Callable[[], str]
-    # A reassessment's previous assessment, when asked for (read_assessment(with_previous=)).
-    previous: PreviousView | None = None
-
-    @cached_property
-    def decisions(self) -> list[DecisionView]:
-        return self.load_decisions()
-
-    @cached_property
-    def author_name(self) -> str:
-        return self.load_author_name()
-
-    @property
-    def returned_with(self) -> DecisionView | None:
-        """The supervisor's return while the assessment is being revised: from the return
-        (state returned, then draft again from the first save) until it is submitted again."""
-        if self.assessment.state not in (State.RETURNED.value, State.DRAFT.value):
-            return None
-        if not self.decisions or self.decisions[-1].decision != Action.RETURN.value:
-            return None
-        return self.decisions[-1]
 
 
 def _seal_content(
@@ -178,7 +132,7 @@ def _transition(assessment: Assessment, action: Action) -> State:
         ) from None
 
 
-def _may_read(session: Session, user: User, case: Case) -> bool:
+def may_read(session: Session, user: User, case: Case) -> bool:
     """The unit rule, widened by an active emergency grant (looked up only when needed)."""
     emergency = not same_unit(user, case) and has_emergency_access(session, user, case)
     return policy.can_read_assessment(user, case, emergency=emergency)
@@ -189,8 +143,8 @@ def check_readable(
 ) -> None:
     """Raise AccessDenied, the refusal logged as `case:assessment:<purpose>`, unless the user
     may read the assessment."""
-    if not _may_read(session, user, case):
-        raise _refuse(session, user, f"case:assessment:{purpose}", assessment.id)
+    if not may_read(session, user, case):
+        raise refuse(session, user, f"case:assessment:{purpose}", assessment.id)
 
 
 def deny_assessment(session: Session, user: User, action: str, assessment: Assessment) -> None:
@@ -198,7 +152,7 @@ def deny_assessment(session: Session, user: User, action: str, assessment: Asses
     deny(session, user, action, "assessment", assessment.id)
 
 
-def _refuse(session: Session, user: User, action: str, assessment_id: object) -> AccessDenied:
+def refuse(session: Session, user: User, action: str, assessment_id: object) -> AccessDenied:
     deny(session, user, action, "assessment", assessment_id)  # type: ignore[arg-type]
     return AccessDenied("You do not have access to this assessment.")
 
@@ -221,7 +175,7 @@ def latest_approved(session: Session, case: Case, instrument_id: str) -> Assessm
     )
 
 
-def _latest_approved_of(assessments: list[Assessment], instrument_id: str) -> Assessment | None:
+def latest_approved_of(assessments: list[Assessment], instrument_id: str) -> Assessment | None:
     """`latest_approved` among assessments already loaded."""
     approved = [
         a
@@ -253,55 +207,6 @@ def carried_forward(
         ):
             items[item.code] = replace(before, sources=list(before.sources), unchanged=CARRIED)
     return Content(items=items, plan=[replace(entry) for entry in previous.plan])
-
-
-@dataclass(frozen=True)
-class ReassessmentBasis:
-    """What a reassessment with `instrument` would start from: the last approved assessment,
-    and its historical items for the caseworker to confirm one by one."""
-
-    instrument: Instrument
-    previous: Assessment
-    historical: list[tuple[Item, str | None]]  # item, its previous rating code
-
-
-def reassessment_bases(
-    session: Session,
-    vault: Vault,
-    user: User,
-    case: Case,
-    instruments: list[Instrument],
-    assessments: list[Assessment] | None = None,
-) -> list[ReassessmentBasis]:
-    """What each instrument with historical items would start a reassessment from. Give the
-    case's `assessments` when they are loaded already, and no query looks for them again."""
-    bases = []
-    for instrument in instruments:
-        if not any(d.historical for d in instrument.domains):
-            continue
-        if assessments is None:
-            previous = latest_approved(session, case, instrument.id)
-        else:
-            previous = _latest_approved_of(assessments, instrument.id)
-        if previous is None:
-            continue
-        content = open_content(session, vault, case, previous)
-        audit.append(
-            session,
-            user.as_actor(),
-            "case:assessment:read",
-            object_type="assessment",
-            object_id=previous.id,
-            details={"purpose": "reassessment"},
-        )
-        historical = [
-            (item, content.rating(item.code).rating)
-            for domain in instrument.domains
-            if domain.historical
-            for item in domain.items
-        ]
-        bases.append(ReassessmentBasis(instrument, previous, historical))
-    return bases
 
 
 def _new_draft(
@@ -412,7 +317,7 @@ def start_assessment(
     trained in the instrument may start, and that is recorded on the assessment and in the
     audit entry."""
     if not policy.can_start_assessment(user, case):
-        raise _refuse(session, user, "case:assessment:create", case.id)
+        raise refuse(session, user, "case:assessment:create", case.id)
     already = open_assessment(session, case, instrument.id)
     if already is not None:
         raise OpenAssessmentExists(already)
@@ -472,91 +377,7 @@ def _trained(assessment: Assessment) -> str:
     return "yes" if assessment.is_rater_registered else "no"
 
 
-def read_assessment(
-    session: Session,
-    vault: Vault,
-    user: User,
-    case: Case,
-    assessment: Assessment,
-    purpose: str = "read",
-    details: dict[str, object] | None = None,
-    *,
-    with_previous: bool = False,
-) -> AssessmentView:
-    """Decrypt an assessment for display; `purpose` ("read" or "print") names the audit action,
-    `details` (validated codes and ids only) go into its entry. With `with_previous`, a
-    reassessment comes with the assessment it started from, to rate beside (its read is
-    audited too)."""
-    tag = f"case:assessment:{purpose}"
-    check_readable(session, user, case, assessment, purpose)
-    audit.append(
-        session,
-        user.as_actor(),
-        tag,
-        object_type="assessment",
-        object_id=assessment.id,
-        details=details,
-    )
-    previous = None
-    if with_previous:
-        previous = _previous_of(session, vault, case, assessment)
-        if previous is not None:
-            audit.append(
-                session,
-                user.as_actor(),
-                "case:assessment:read",
-                object_type="assessment",
-                object_id=previous.assessment.id,
-                details={"purpose": "reassessment"},
-            )
-    return decrypted_view(session, vault, case, assessment, previous)
-
-
-def decrypted_view(
-    session: Session,
-    vault: Vault,
-    case: Case,
-    assessment: Assessment,
-    previous: PreviousView | None = None,
-) -> AssessmentView:
-    """An assessment decrypted with its decisions, for a caller that has checked access and
-    written the audit entry of this read (read_assessment, the register extract)."""
-
-    def decisions() -> list[DecisionView]:
-        rows = session.execute(
-            select(ReviewDecision, User.display_name)
-            .join(User, User.id == ReviewDecision.author_id)
-            .where(ReviewDecision.assessment_id == assessment.id)
-            .order_by(ReviewDecision.created_dt)
-        ).all()
-        return [
-            DecisionView(
-                row.decision,
-                name,
-                row.created_dt,
-                vault.open_json(
-                    session, case.data_key_id, row.comment, "review_decision", "comment", row.id
-                ),
-            )
-            for row, name in rows
-        ]
-
-    def author_name() -> str:
-        author = select(User.display_name).where(User.id == assessment.created_by_id)
-        return session.scalar(author) or ""
-
-    return AssessmentView(
-        assessment,
-        open_content(session, vault, case, assessment),
-        _open_text(session, vault, case, assessment, "eligibility_reason"),
-        _open_text(session, vault, case, assessment, "correction_reason"),
-        decisions,
-        author_name,
-        previous,
-    )
-
-
-def _previous_of(
+def previous_of(
     session: Session, vault: Vault, case: Case, assessment: Assessment
 ) -> PreviousView | None:
     """The assessment a reassessment started from (sealed under the same case key); None for
@@ -569,7 +390,7 @@ def _previous_of(
     return PreviousView(previous, open_content(session, vault, case, previous))
 
 
-def _open_text(
+def open_text(
     session: Session, vault: Vault, case: Case, assessment: Assessment, column: str
 ) -> str | None:
     sealed = getattr(assessment, column)
@@ -592,7 +413,7 @@ def save_assessment(
 ) -> None:
     """Store the caseworker's ratings; refuse if someone else saved since the form was loaded."""
     if not policy.can_edit_assessment(user, case):
-        raise _refuse(session, user, "case:assessment:update", assessment.id)
+        raise refuse(session, user, "case:assessment:update", assessment.id)
     new_state = _transition(assessment, Action.EDIT)
     if based_on_version != assessment.lock_version:
         raise EditConflict(EDITED_ELSEWHERE)
@@ -644,11 +465,11 @@ def submit_assessment(
     instrument: Instrument,
 ) -> None:
     if not policy.can_edit_assessment(user, case):
-        raise _refuse(session, user, "case:assessment:submit", assessment.id)
+        raise refuse(session, user, "case:assessment:submit", assessment.id)
     new_state = _transition(assessment, Action.SUBMIT)
     # Items marked unchanged are checked against the previous assessment: decrypted for the
     # check only, never shown, so the submit entry below stands for this use.
-    previous = _previous_of(session, vault, case, assessment)
+    previous = previous_of(session, vault, case, assessment)
     problems = case_problems(
         instrument,
         open_content(session, vault, case, assessment),
@@ -706,7 +527,7 @@ def _decide(
     and writes the assessment's fact for follow-up statistics."""
     tag = f"case:assessment:{action.value}"
     if not policy.can_review_assessment(user, case):
-        raise _refuse(session, user, tag, assessment.id)
+        raise refuse(session, user, tag, assessment.id)
     if assessment.state != State.SUBMITTED.value and assessment.decided_dt is not None:
         raise WorkflowError(DECIDED_ELSEWHERE)
     new_state = _transition(assessment, action)
@@ -778,7 +599,7 @@ def approve_assessment(
     """Approve and sign: the supervisor's password is asked again, and the content is frozen
     under a hash recorded in the audit chain."""
     if not policy.can_review_assessment(user, case):
-        raise _refuse(session, user, "case:assessment:approve", assessment.id)
+        raise refuse(session, user, "case:assessment:approve", assessment.id)
     if not passwords.verify(user.password_hash, password):
         audit.append(
             session,
@@ -798,7 +619,7 @@ def withdraw_assessment(
     session: Session, vault: Vault, user: User, case: Case, assessment: Assessment, reason: str
 ) -> ReviewDecision:
     if not policy.can_edit_assessment(user, case):
-        raise _refuse(session, user, "case:assessment:withdraw", assessment.id)
+        raise refuse(session, user, "case:assessment:withdraw", assessment.id)
     if not reason.strip():
         raise DomainError(N_("A reason is needed to withdraw an assessment."))
     new_state = _transition(assessment, Action.WITHDRAW)
@@ -829,7 +650,7 @@ def start_correction(
     """A correction of an approved assessment is a new version, made with the same instrument
     version, starting from the approved content; the approved one stays readable."""
     if not policy.can_start_assessment(user, case):
-        raise _refuse(session, user, "case:assessment:correct", approved.id)
+        raise refuse(session, user, "case:assessment:correct", approved.id)
     if approved.state != State.APPROVED.value:
         raise WorkflowError(N_("Only an approved assessment can be corrected."))
     if not reason.strip():
@@ -851,7 +672,7 @@ def start_correction(
         open_content(session, vault, case, approved),
         AssessmentKind.CORRECTION,
         approved,
-        eligibility_reason=_open_text(session, vault, case, approved, "eligibility_reason"),
+        eligibility_reason=open_text(session, vault, case, approved, "eligibility_reason"),
         correction_reason=reason.strip(),
     )
     audit.append(
@@ -863,93 +684,6 @@ def start_correction(
         details={"corrects": str(approved.id), "trained": _trained(correction)},
     )
     return correction
-
-
-@dataclass(frozen=True)
-class QueueRow:
-    """One submitted assessment in a supervisor's queue, with what needs attention."""
-
-    assessment: Assessment
-    case: Case
-    caseworker: str  # who wrote the assessment
-    child: CaseView  # the child's identity, unless protected (then identity is None)
-    warnings: int  # consistency warnings of the instrument
-    critical: int  # items marked critical
-    outside_target_group: bool
-    kind: str
-    # Started by someone not registered as trained in the instrument.
-    rater_not_registered: bool
-
-
-def review_queue(
-    session: Session,
-    vault: Vault,
-    user: User,
-    instrument_of: Callable[[Assessment], Instrument],
-) -> list[QueueRow]:
-    """Submitted assessments of the supervisor's unit, oldest first, with their author, the
-    child (a protected identity stays hidden, as in every list) and their warnings. Decrypting
-    the identities and the content to count warnings is audited as one list read."""
-    rows = session.execute(
-        select(Assessment, Case, User.display_name)
-        .join(Case, Case.id == Assessment.case_id)
-        .join(User, User.id == Assessment.created_by_id)
-        .where(Case.unit_id == user.unit_id, Assessment.state == State.SUBMITTED.value)
-        .order_by(Assessment.submitted_dt)
-    ).all()
-    children = {
-        view.case.id: view
-        for view in listed_views(
-            session, vault, user, list({c.id: c for _a, c, _n in rows}.values())
-        )
-    }
-    queue = []
-    for assessment, case, author in rows:
-        content = open_content(session, vault, case, assessment)
-        instrument = instrument_of(assessment)
-        queue.append(
-            QueueRow(
-                assessment,
-                case,
-                author,
-                children[case.id],
-                len(applicable_rules(instrument, content)),
-                sum(1 for r in content.items.values() if r.is_critical),
-                assessment.eligibility_reason is not None,
-                assessment.kind,
-                assessment.is_rater_registered is False,
-            )
-        )
-    audit.append(
-        session,
-        user.as_actor(),
-        "case:assessment:list",
-        object_type="unit",
-        object_id=user.unit_id,
-        details={
-            "assessments": [str(row.assessment.id) for row in queue],
-            "cases": sorted(str(case_id) for case_id in children),
-        },
-    )
-    return queue
-
-
-def compare_assessments(
-    session: Session, vault: Vault, user: User, case: Case, chosen: list[Assessment]
-) -> list[tuple[Assessment, Content]]:
-    """Up to four assessments of one case side by side, oldest first; one audited read."""
-    if not _may_read(session, user, case):
-        raise _refuse(session, user, "case:assessment:compare", case.id)
-    ordered = sorted(chosen, key=lambda a: a.created_dt)[-MAX_COMPARED:]
-    audit.append(
-        session,
-        user.as_actor(),
-        "case:assessment:compare",
-        object_type="case",
-        object_id=case.id,
-        details={"assessments": [str(a.id) for a in ordered]},
-    )
-    return [(a, open_content(session, vault, case, a)) for a in ordered]
 
 
 def get_assessment(session: Session, assessment_id: uuid.UUID) -> tuple[Assessment, Case] | None:

@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 
 from riskassess.accounts import raters
 from riskassess.accounts.throttle import mark_failed, throttle_signing
-from riskassess.assessments import feedback, policy, services
+from riskassess.assessments import feedback, policy, reading, services
 from riskassess.assessments.case_text import Approval, case_file_text
 from riskassess.assessments.content import Content, section_progress, summarize
 from riskassess.assessments.forms import (
@@ -177,7 +177,7 @@ def _render_show(
     """The summary page; `review_form` or `feedback_form` is a posted form to show again with
     its errors."""
     try:
-        view = services.read_assessment(db(), vault(), user(), case, assessment)
+        view = reading.read_assessment(db(), vault(), user(), case, assessment)
     except AccessDenied:
         refuse(case)
     now = State(assessment.state)
@@ -292,7 +292,7 @@ def _render_report(case: Case, instrument: Instrument, printed: ReportView) -> s
 
 def _editable(
     assessment_id: uuid.UUID, *, with_previous: bool = False
-) -> tuple[Assessment, Case, Instrument, services.AssessmentView] | Response:
+) -> tuple[Assessment, Case, Instrument, reading.AssessmentView] | Response:
     """Load an assessment for editing, or the redirect to its page when it cannot be edited.
     `with_previous`: a reassessment comes with the assessment it started from."""
     assessment, case, instrument = load_assessment(assessment_id)
@@ -302,7 +302,7 @@ def _editable(
     if not allowed(State(assessment.state), Action.EDIT):
         flash(_("This assessment can no longer be changed."), "error")
         return _to_show(assessment)
-    view = services.read_assessment(
+    view = reading.read_assessment(
         db(), vault(), user(), case, assessment, with_previous=with_previous
     )
     return assessment, case, instrument, view
@@ -495,7 +495,7 @@ def correct(assessment_id: uuid.UUID) -> Response:
 @bp.get("/reviews")
 @require(Permission.ASSESSMENT_REVIEW)
 def review_queue() -> str:
-    rows = services.review_queue(db(), vault(), user(), instrument_of)
+    rows = reading.review_queue(db(), vault(), user(), instrument_of)
     accesses = emergency_accesses_to_review(db(), user())
     return render_template("assessments/queue.html", rows=rows, accesses=accesses)
 
@@ -556,13 +556,13 @@ def compare(case_id: uuid.UUID) -> str:
     candidates = [
         a for a in services.case_assessments(db(), case) if a.state != State.WITHDRAWN.value
     ]
-    chosen = [a for a in candidates if str(a.id) in wanted] or candidates[: services.MAX_COMPARED]
+    chosen = [a for a in candidates if str(a.id) in wanted] or candidates[: reading.MAX_COMPARED]
     if {a.instrument_id for a in chosen} and len({a.instrument_id for a in chosen}) > 1:
         flash(_("Only assessments made with the same instrument can be compared."), "error")
         first = chosen[0].instrument_id
         chosen = [a for a in chosen if a.instrument_id == first]
     try:
-        columns = services.compare_assessments(db(), vault(), user(), case, chosen)
+        columns = reading.compare_assessments(db(), vault(), user(), case, chosen)
     except AccessDenied:
         refuse(case)
     instruments = [instrument_of(a) for a, _content in columns]

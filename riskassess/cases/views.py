@@ -14,7 +14,8 @@ from riskassess.assessments import policy as assessment_policy
 from riskassess.assessments.followup import open_follow_ups, reassessment_due
 from riskassess.assessments.forms import StartAssessmentForm
 from riskassess.assessments.models import Assessment
-from riskassess.assessments.services import case_assessments, reassessment_bases
+from riskassess.assessments.reading import reassessment_bases
+from riskassess.assessments.services import case_assessments
 from riskassess.assessments.workflow import State
 from riskassess.cases import duplicates, listing, policy, retention, services
 from riskassess.cases.forms import (

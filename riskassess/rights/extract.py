@@ -22,7 +22,7 @@ from riskassess.accounts.models import Unit, User
 from riskassess.assessments.content import Content
 from riskassess.assessments.feedback import RecordedFeedback, feedback_of
 from riskassess.assessments.models import Assessment, FollowUp
-from riskassess.assessments.services import AssessmentView, decrypted_view
+from riskassess.assessments.reading import AssessmentView, decrypted_view
 from riskassess.audit_log.services import LogRow, case_log_rows
 from riskassess.cases import retention
 from riskassess.cases import services as cases

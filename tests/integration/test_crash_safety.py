@@ -285,7 +285,7 @@ def check_database(url: str, vault: Vault, instrument: Instrument, work: Work) -
             assert facts.missing_facts(session) == []
             # ... into its month's batch, and no approval's batch change lost another's.
             counted = {f.assessment_id: f.batch_id for f in session.scalars(select(AssessmentFact))}
-            batched = {}
+            batched: dict[uuid.UUID, uuid.UUID] = {}
             for batch in session.scalars(select(FactBatch)):
                 value = vault.open_json(
                     session, batch.key_id, batch.sealed, "fact_batch", "sealed", batch.id
