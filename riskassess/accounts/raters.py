@@ -15,8 +15,9 @@ import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session, aliased
 
 from riskassess.accounts.models import RaterTraining, Unit, User
@@ -115,10 +116,16 @@ def _audit(session: Session, actor: audit.Actor, action: str, training: RaterTra
 
 def registered_instruments(session: Session, user_id: uuid.UUID) -> frozenset[str]:
     """The ids of the instruments the user is registered as trained in."""
-    return frozenset(
-        session.scalars(
-            select(RaterTraining.instrument_id).where(RaterTraining.user_id == user_id).distinct()
-        )
+    return frozenset(session.scalars(_registered_query(), {"user_id": user_id}))
+
+
+@cache
+def _registered_query() -> Select[str]:
+    # Built once (see core.db): the case and assessment pages ask on every view.
+    return (
+        select(RaterTraining.instrument_id)
+        .where(RaterTraining.user_id == bindparam("user_id"))
+        .distinct()
     )
 
 

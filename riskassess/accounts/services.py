@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 import uuid
+from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -34,6 +35,17 @@ def load_user(session: Session, user_id: str, known: UserRow | None = None) -> U
     else:
         found = session.get(User, ident)
     return found if found is not None and found.is_active else None
+
+
+@cache
+def _display_name_query() -> Select[str]:
+    # Built once (see core.db): pages name a case's caseworker or an assessment's author.
+    return select(User.display_name).where(User.id == bindparam("user_id"))
+
+
+def display_name(session: Session, user_id: uuid.UUID) -> str | None:
+    """The user's name as shown on pages, None for no such user."""
+    return session.scalar(_display_name_query(), {"user_id": user_id})
 
 
 def _adopt(session: Session, known: UserRow) -> User:

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from riskassess.accounts.models import User
@@ -108,17 +109,23 @@ def record_feedback(
     return feedback
 
 
+@cache
+def _feedback_query() -> Select[Feedback, str]:
+    # Built once (see core.db): every view of an approved assessment runs it.
+    return (
+        select(Feedback, User.display_name)
+        .join(User, User.id == Feedback.author_id)
+        .where(Feedback.assessment_id == bindparam("assessment_id"))
+        .order_by(Feedback.created_dt, Feedback.id)
+    )
+
+
 def feedback_of(
     session: Session, vault: Vault, case: Case, assessment: Assessment
 ) -> list[RecordedFeedback]:
     """The feedback recorded for an assessment, oldest first. The caller has checked and
     audited the read of the assessment it belongs to."""
-    rows = session.execute(
-        select(Feedback, User.display_name)
-        .join(User, User.id == Feedback.author_id)
-        .where(Feedback.assessment_id == assessment.id)
-        .order_by(Feedback.created_dt, Feedback.id)
-    ).all()
+    rows = session.execute(_feedback_query(), {"assessment_id": assessment.id}).all()
     entries = []
     for row, author_name in rows:
         raw = vault.open_json(

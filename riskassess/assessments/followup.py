@@ -14,9 +14,10 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from riskassess.accounts.models import User
@@ -98,17 +99,21 @@ def record_plan_follow_ups(
 
 def open_follow_ups(session: Session, case: Case) -> list[FollowUp]:
     """The open follow-ups of the case's approved plans, earliest first (the case page)."""
-    return list(
-        session.scalars(
-            select(FollowUp)
-            .join(Assessment, Assessment.id == FollowUp.assessment_id)
-            .where(
-                FollowUp.case_id == case.id,
-                FollowUp.done_dt.is_(None),
-                Assessment.state == State.APPROVED.value,
-            )
-            .order_by(FollowUp.due_on, FollowUp.plan_row)
+    return list(session.scalars(_open_follow_ups_query(), {"case_id": case.id}))
+
+
+@cache
+def _open_follow_ups_query() -> Select[FollowUp]:
+    # Built once (see core.db): the case page runs it on every view.
+    return (
+        select(FollowUp)
+        .join(Assessment, Assessment.id == FollowUp.assessment_id)
+        .where(
+            FollowUp.case_id == bindparam("case_id"),
+            FollowUp.done_dt.is_(None),
+            Assessment.state == State.APPROVED.value,
         )
+        .order_by(FollowUp.due_on, FollowUp.plan_row)
     )
 
 

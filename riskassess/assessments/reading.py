@@ -7,12 +7,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cached_property
+from functools import cache, cached_property
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from riskassess.accounts.models import User
+from riskassess.accounts.services import display_name
 from riskassess.assessments.content import Content, applicable_rules
 from riskassess.assessments.models import Assessment, ReviewDecision
 from riskassess.assessments.services import (
@@ -167,6 +168,17 @@ def read_assessment(
     return decrypted_view(session, vault, case, assessment, previous)
 
 
+@cache
+def _decisions_query() -> Select[ReviewDecision, str]:
+    # Built once (see core.db): every view of a submitted or decided assessment runs it.
+    return (
+        select(ReviewDecision, User.display_name)
+        .join(User, User.id == ReviewDecision.author_id)
+        .where(ReviewDecision.assessment_id == bindparam("assessment_id"))
+        .order_by(ReviewDecision.created_dt)
+    )
+
+
 def decrypted_view(
     session: Session,
     vault: Vault,
@@ -178,12 +190,7 @@ def decrypted_view(
     written the audit entry of this read (read_assessment, the register extract)."""
 
     def decisions() -> list[DecisionView]:
-        rows = session.execute(
-            select(ReviewDecision, User.display_name)
-            .join(User, User.id == ReviewDecision.author_id)
-            .where(ReviewDecision.assessment_id == assessment.id)
-            .order_by(ReviewDecision.created_dt)
-        ).all()
+        rows = session.execute(_decisions_query(), {"assessment_id": assessment.id}).all()
         return [
             DecisionView(
                 row.decision,
@@ -197,8 +204,7 @@ def decrypted_view(
         ]
 
     def author_name() -> str:
-        author = select(User.display_name).where(User.id == assessment.created_by_id)
-        return session.scalar(author) or ""
+        return display_name(session, assessment.created_by_id) or ""
 
     return AssessmentView(
         assessment,

@@ -14,8 +14,9 @@ from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date
+from functools import cache
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -689,23 +690,32 @@ def start_correction(
 def get_assessment(session: Session, assessment_id: uuid.UUID) -> tuple[Assessment, Case] | None:
     """The assessment and its case, with the case's data key row, in one query (see
     `cases.services.get_case`)."""
-    row = session.execute(
-        select(Assessment, Case, DataKey)
-        .join(Case, Case.id == Assessment.case_id)
-        .outerjoin(DataKey, DataKey.id == Case.data_key_id)
-        .where(Assessment.id == assessment_id)
-    ).first()
+    row = session.execute(_assessment_query(), {"assessment_id": assessment_id}).first()
     if row is None:
         return None
     keep_loaded(session, row[2])
     return row[0], row[1]
 
 
-def case_assessments(session: Session, case: Case) -> list[Assessment]:
-    return list(
-        session.scalars(
-            select(Assessment)
-            .where(Assessment.case_id == case.id)
-            .order_by(Assessment.created_dt.desc())
-        )
+@cache
+def _assessment_query() -> Select[Assessment, Case, DataKey]:
+    # Built once (see core.db), as the next one.
+    return (
+        select(Assessment, Case, DataKey)
+        .join(Case, Case.id == Assessment.case_id)
+        .outerjoin(DataKey, DataKey.id == Case.data_key_id)
+        .where(Assessment.id == bindparam("assessment_id"))
     )
+
+
+@cache
+def _case_assessments_query() -> Select[Assessment]:
+    return (
+        select(Assessment)
+        .where(Assessment.case_id == bindparam("case_id"))
+        .order_by(Assessment.created_dt.desc())
+    )
+
+
+def case_assessments(session: Session, case: Case) -> list[Assessment]:
+    return list(session.scalars(_case_assessments_query(), {"case_id": case.id}))

@@ -28,9 +28,10 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import cache
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ColumnElement, Table, delete, func, select
+from sqlalchemy import ColumnElement, Select, Table, bindparam, delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql import Subquery
 
@@ -153,11 +154,7 @@ def retention_status(
         if policy.can_reveal_identity(user, case)
         else None
     )
-    row = session.execute(
-        select(RetentionHold, User.display_name)
-        .join(User, User.id == RetentionHold.placed_by_id)
-        .where(RetentionHold.case_id == case.id)
-    ).first()
+    row = session.execute(_hold_query(), {"case_id": case.id}).first()
     if row is None:
         return RetentionStatus(dates, None, exempt)
     hold, placed_by = row
@@ -167,6 +164,16 @@ def retention_status(
             session, case.data_key_id, hold.note, "retention_hold", "note", case.id
         )
     return RetentionStatus(dates, HoldView(hold.reason, note, placed_by, hold.placed_dt), exempt)
+
+
+@cache
+def _hold_query() -> Select[RetentionHold, str]:
+    # Built once (see core.db): the case page runs it on every view.
+    return (
+        select(RetentionHold, User.display_name)
+        .join(User, User.id == RetentionHold.placed_by_id)
+        .where(RetentionHold.case_id == bindparam("case_id"))
+    )
 
 
 def place_hold(

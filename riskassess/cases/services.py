@@ -6,12 +6,14 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cache
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from riskassess.accounts.models import User
+from riskassess.accounts.services import display_name
 from riskassess.assessments.models import Assessment
 from riskassess.assessments.workflow import State
 from riskassess.cases import policy
@@ -416,22 +418,28 @@ def assign_case(session: Session, user: User, case: Case, assignee_id: uuid.UUID
 def get_case(session: Session, case_id: uuid.UUID) -> Case | None:
     """The case, with its data key's row loaded beside it in the same query: nearly every
     view of a case decrypts something, and the key is then found without a query of its own."""
-    row = session.execute(
-        select(Case, DataKey)
-        .outerjoin(DataKey, DataKey.id == Case.data_key_id)
-        .where(Case.id == case_id)
-    ).first()
+    row = session.execute(_case_query(), {"case_id": case_id}).first()
     if row is None:
         return None
     keep_loaded(session, row[1])
     return row[0]
 
 
+@cache
+def _case_query() -> Select[Case, DataKey]:
+    # Built once (see core.db).
+    return (
+        select(Case, DataKey)
+        .outerjoin(DataKey, DataKey.id == Case.data_key_id)
+        .where(Case.id == bindparam("case_id"))
+    )
+
+
 def caseworker_name(session: Session, case: Case) -> str | None:
     """The responsible caseworker's name, None when nobody is assigned."""
     if case.assigned_to_id is None:
         return None
-    return session.scalar(select(User.display_name).where(User.id == case.assigned_to_id))
+    return display_name(session, case.assigned_to_id)
 
 
 def set_protection(session: Session, user: User, case: Case, protected: bool) -> None:
