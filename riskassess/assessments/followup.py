@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple, Unpack
 
-from sqlalchemy import ColumnElement, Select, bindparam, select
+from sqlalchemy import BindParameter, ColumnElement, Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from riskassess.accounts.models import User
@@ -285,8 +285,7 @@ def _intervention(content: Content | None, follow_up: FollowUp | None) -> str | 
     return content.plan[follow_up.plan_row].intervention
 
 
-@dataclass(frozen=True)
-class AssessmentLine:
+class AssessmentLine(NamedTuple):
     """The plaintext columns of an assessment that a list row needs (no content)."""
 
     id: uuid.UUID
@@ -317,6 +316,32 @@ def work_state(state: str, decided_dt: datetime | None) -> str:
     return state
 
 
+@cache
+def _case_work_queries() -> tuple[
+    Select[Unpack[tuple[Any, ...]]], Select[uuid.UUID, uuid.UUID, date]
+]:
+    # Built once (see core.db): every case list runs both, for the page's cases (`ids`).
+    ids: BindParameter[list[uuid.UUID]] = bindparam("ids", expanding=True)
+    lines = (
+        select(
+            Assessment.id,
+            Assessment.case_id,
+            Assessment.state,
+            Assessment.instrument_id,
+            Assessment.instrument_version,
+            Assessment.instrument_hash,
+            Assessment.created_dt,
+            Assessment.decided_dt,
+        )
+        .where(Assessment.case_id.in_(ids))
+        .order_by(Assessment.case_id, Assessment.created_dt.desc(), Assessment.id)
+    )
+    dates = select(FollowUp.case_id, FollowUp.assessment_id, FollowUp.due_on).where(
+        FollowUp.case_id.in_(ids), FollowUp.done_dt.is_(None)
+    )
+    return lines, dates
+
+
 def case_work(
     session: Session, case_ids: list[uuid.UUID], instrument_of: InstrumentOf, today: date
 ) -> dict[uuid.UUID, CaseWork]:
@@ -329,34 +354,15 @@ def case_work(
     if not case_ids:
         return {}
     current = {s.value for s in (State.DRAFT, State.SUBMITTED, State.RETURNED, State.APPROVED)}
+    lines_query, dates_query = _case_work_queries()
     rows = [
         line
-        for line in (
-            AssessmentLine(*row)
-            for row in session.execute(
-                select(
-                    Assessment.id,
-                    Assessment.case_id,
-                    Assessment.state,
-                    Assessment.instrument_id,
-                    Assessment.instrument_version,
-                    Assessment.instrument_hash,
-                    Assessment.created_dt,
-                    Assessment.decided_dt,
-                )
-                .where(Assessment.case_id.in_(case_ids))
-                .order_by(Assessment.case_id, Assessment.created_dt.desc(), Assessment.id)
-            )
-        )
+        for line in map(AssessmentLine._make, session.execute(lines_query, {"ids": case_ids}))
         if line.state in current
     ]
     in_force = {row.id for row in rows if row.state == State.APPROVED.value}
     plan_dates: dict[uuid.UUID, date] = {}
-    for case_id, assessment_id, due_on in session.execute(
-        select(FollowUp.case_id, FollowUp.assessment_id, FollowUp.due_on).where(
-            FollowUp.case_id.in_(case_ids), FollowUp.done_dt.is_(None)
-        )
-    ):
+    for case_id, assessment_id, due_on in session.execute(dates_query, {"ids": case_ids}):
         if assessment_id in in_force and (
             case_id not in plan_dates or due_on < plan_dates[case_id]
         ):

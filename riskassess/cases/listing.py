@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from riskassess.accounts.models import User
@@ -42,6 +43,30 @@ class CasePage:
     is_more: bool = False  # more cases than `total`: the count stopped there
 
 
+@cache
+def _queries(mine: bool, by_status: bool) -> tuple[Select[int], Select[Case, str | None, DataKey]]:
+    """The count and the page of a list with these filters, built once each (see core.db)."""
+    conditions = [Case.unit_id == bindparam("unit_id"), Case.status != CaseStatus.MERGED]
+    if mine:
+        conditions.append(Case.assigned_to_id == bindparam("user_id"))
+    if by_status:
+        conditions.append(Case.status == bindparam("status"))
+    count = select(func.count()).select_from(
+        select(Case.id).where(*conditions).limit(bindparam("limit")).subquery()
+    )
+    # The data key rows come along: the list decrypts each unprotected name.
+    page = (
+        select(Case, User.display_name, DataKey)
+        .outerjoin(User, User.id == Case.assigned_to_id)
+        .outerjoin(DataKey, DataKey.id == Case.data_key_id)
+        .where(*conditions)
+        .order_by(Case.updated_dt.desc(), Case.id)
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
+    )
+    return count, page
+
+
 def list_cases(
     session: Session,
     vault: Vault,
@@ -58,35 +83,23 @@ def list_cases(
     responsible caseworker, its latest assessment and state, and the next follow-up date.
     Protected identities are never decrypted for a list. One audit entry names every row shown.
     """
-    conditions = [Case.unit_id == user.unit_id, Case.status != CaseStatus.MERGED]
+    by_status = status in (CaseStatus.OPEN, CaseStatus.CLOSED)
+    count_query, page_query = _queries(mine, by_status)
+    values: dict[str, Any] = {"unit_id": user.unit_id}
     if mine:
-        conditions.append(Case.assigned_to_id == user.id)
-    if status in (CaseStatus.OPEN, CaseStatus.CLOSED):
-        conditions.append(Case.status == status)
+        values["user_id"] = user.id
+    if by_status:
+        values["status"] = status
     per_page = per_page or CASES_PER_PAGE
     page = max(page, 1)
     limit = (page - 1) * per_page + COUNT_AHEAD
-    counted = (
-        session.scalar(
-            select(func.count()).select_from(
-                select(Case.id).where(*conditions).limit(limit + 1).subquery()
-            )
-        )
-        or 0
-    )
+    counted = session.scalar(count_query, {**values, "limit": limit + 1}) or 0
     is_more = counted > limit
     total = min(counted, limit)
     pages = max(1, -(-total // per_page))
     page = min(page, pages)
-    # The data key rows come along: the list decrypts each unprotected name.
     found = session.execute(
-        select(Case, User.display_name, DataKey)
-        .outerjoin(User, User.id == Case.assigned_to_id)
-        .outerjoin(DataKey, DataKey.id == Case.data_key_id)
-        .where(*conditions)
-        .order_by(Case.updated_dt.desc(), Case.id)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
+        page_query, {**values, "limit": per_page, "offset": (page - 1) * per_page}
     ).all()
     cases = [case for case, _name, _key in found]
     for _case, _name, key in found:

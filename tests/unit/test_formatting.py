@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import pytest
+from babel.dates import format_date
 from flask import Flask
 from flask_babel import Babel
 
@@ -40,6 +41,15 @@ def test_one_format_per_language(language: str, day: str, minute: str, second: s
         assert format_moment(moment, seconds=True) == second
         assert format_day(None) == format_day("") == format_day("not a date") == "–"
         assert format_moment(None) == "–"
+
+
+@pytest.mark.parametrize("language", ["sv", "de"])  # de: a language without a pattern
+def test_the_swedish_day_is_the_pattern_babel_would_apply(language: str) -> None:
+    """Swedish days are written by the date itself (ISO 8601), not by Babel: the same text."""
+    days = [date(1, 1, 1), date(999, 12, 31), date(2024, 2, 29), date(9999, 12, 31)]
+    with _app(language).test_request_context():
+        for day in days:
+            assert format_day(day) == format_date(day, "yyyy-MM-dd", locale="sv")
 
 
 def test_a_late_evening_is_the_local_day() -> None:
