@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import cache
-from typing import Any, NamedTuple, Unpack
+from typing import Any, NamedTuple
 
 from sqlalchemy import BindParameter, ColumnElement, Select, bindparam, select
 from sqlalchemy.orm import Session
@@ -317,9 +317,7 @@ def work_state(state: str, decided_dt: datetime | None) -> str:
 
 
 @cache
-def _case_work_queries() -> tuple[
-    Select[Unpack[tuple[Any, ...]]], Select[uuid.UUID, uuid.UUID, date]
-]:
+def _case_work_queries() -> tuple[Select[*tuple[Any, ...]], Select[uuid.UUID, uuid.UUID, date]]:
     # Built once (see core.db): every case list runs both, for the page's cases (`ids`).
     ids: BindParameter[list[uuid.UUID]] = bindparam("ids", expanding=True)
     lines = (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,12 @@ class Scale:
     levels: tuple[Level, ...]
 
     def level(self, code: str) -> Level | None:
-        return next((lvl for lvl in self.levels if lvl.code == code), None)
+        return self._by_code.get(code)
+
+    @cached_property
+    def _by_code(self) -> dict[str, Level]:
+        # A page looks up every item's rating, some hundred times: a dict, not a search.
+        return {lvl.code: lvl for lvl in self.levels}
 
     @property
     def max_weight(self) -> int:
