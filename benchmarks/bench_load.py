@@ -10,7 +10,9 @@ the way `riskassess serve` does: `riskassess.server.Server` with `gunicorn_optio
 (gthread) workers unless RISKASSESS_WORKERS / RISKASSESS_THREADS say otherwise. The only
 difference from `riskassess serve` is that the second login factor is off: the harness has no
 authenticator app. Beside it, on the same gunicorn settings, a bare Flask + SQLAlchemy app that
-reads one case row by id and renders a small template.
+reads one case row by id and renders a small template. The pages: the instrument list signed
+in (no case data: what the login session, the user and the base template cost on their own),
+the case list, a case page, an approved assessment, a section save and an approval.
 
 wrk drives each page for a bounded time at 16 connections over 2 threads, interleaved with the
 bare page (bare, page, bare, next page, bare, ...), and the whole sequence is repeated. Each
@@ -481,7 +483,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--port", type=int, default=8104)
     parser.add_argument("--bare-port", type=int, default=8105)
-    parser.add_argument("--pages", default="list,case,assessment,save,approve")
+    parser.add_argument("--pages", default="signed-in,list,case,assessment,save,approve")
     parser.add_argument("--serve-app", metavar="BIND", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_app:
@@ -534,6 +536,9 @@ def main() -> None:
                 return [f"{i} 0" for (i,) in found]
 
             pages: dict[str, Any] = {
+                # Signed in, no case data: the session, the user, the base template. What
+                # every page costs before it reads a case.
+                "signed-in": ("signed-in, no case", lambda: ["/instruments"], "get", caseworker),
                 "list": ("case list", lambda: ["/cases"], "get", caseworker),
                 "case": ("case page", lambda: [f"/cases/{c}" for c in case_ids], "get", caseworker),
                 "assessment": (
