@@ -37,6 +37,11 @@ USER_KEY = "_user_id"  # where flask-login keeps the logged-in user's id
 # Requests that need no session: a stylesheet, a load balancer's health checks. They never
 # read or write the store, and never create a session.
 SESSIONLESS_ENDPOINTS = frozenset({"static", "health.healthz", "health.readyz"})
+# Messages waiting for the next page ("Saved."): only the newest are kept. A client that never
+# follows the redirect to that page (a script, a load test) would otherwise grow its session
+# by one message a request, and every request reads and writes the whole session.
+MAX_FLASHES = 10
+FLASHES_KEY = "_flashes"  # where Flask keeps them
 
 
 def key_hash(session_id: str) -> str:
@@ -341,6 +346,13 @@ class ServerSessionInterface(SessionInterface):
             return ServerSession()
         return ServerSession(self.serializer.loads(stored.data), session_id, stored)
 
+    def _dumps(self, session: ServerSession) -> str:
+        data = dict(session)
+        flashes = data.get(FLASHES_KEY)
+        if isinstance(flashes, list) and len(flashes) > MAX_FLASHES:
+            data[FLASHES_KEY] = flashes[-MAX_FLASHES:]
+        return str(self.serializer.dumps(data))
+
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
         assert isinstance(session, ServerSession)
         name, domain, path = (
@@ -361,7 +373,7 @@ class ServerSessionInterface(SessionInterface):
             stored = session.stored
             if session.modified:
                 stored = StoredSession(
-                    self.serializer.dumps(dict(session)),
+                    self._dumps(session),
                     session.get(USER_KEY),
                     stored.created_dt,
                     now,
@@ -377,9 +389,7 @@ class ServerSessionInterface(SessionInterface):
         else:
             self.store.purge(now - self.idle, now - self.lifetime)
         session_id = secrets.token_urlsafe(32)
-        stored = StoredSession(
-            self.serializer.dumps(dict(session)), session.get(USER_KEY), now, now
-        )
+        stored = StoredSession(self._dumps(session), session.get(USER_KEY), now, now)
         self.store.save(key_hash(session_id), stored, self._ttl(stored))
         response.set_cookie(
             name,

@@ -17,12 +17,18 @@ import pytest
 import redis
 from click.testing import CliRunner
 from flask import Flask
+from flask.sessions import session_json_serializer
 from flask.testing import FlaskClient
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from riskassess.accounts.models import LoginSession, User
-from riskassess.accounts.sessions import DatabaseSessionStore, SessionStore, key_hash
+from riskassess.accounts.sessions import (
+    MAX_FLASHES,
+    DatabaseSessionStore,
+    SessionStore,
+    key_hash,
+)
 from riskassess.app import create_app
 from riskassess.cli import main
 from riskassess.config import ConfigError, load_settings
@@ -133,6 +139,21 @@ def test_the_cookie_holds_only_a_random_id_and_the_store_only_its_hash(
         db.rollback()
         keys = db.scalars(select(LoginSession.key_hash)).all()
         assert value not in keys and key_hash(value) in keys
+
+
+@pytest.mark.usefixtures("users")
+def test_only_the_newest_waiting_messages_are_kept(store_app: Flask) -> None:
+    """A client that never reads the page after a save does not grow its session without end."""
+    client = _login(store_app)
+    with client.session_transaction() as session:
+        session["_flashes"] = [("success", f"message {n}") for n in range(MAX_FLASHES + 5)]
+    stored = _store(store_app).load(key_hash(_cookie(client)))
+    assert stored is not None
+    kept = session_json_serializer.loads(stored.data)["_flashes"]
+    assert kept == [("success", f"message {n}") for n in range(5, MAX_FLASHES + 5)]
+    page = client.get("/cases").get_data(as_text=True)  # the next page shows them, once
+    assert "message 4<" not in page and f"message {MAX_FLASHES + 4}<" in page
+    assert f"message {MAX_FLASHES + 4}<" not in client.get("/cases").get_data(as_text=True)
 
 
 def _age(store_app: Flask, client: FlaskClient, *, idle: timedelta, age: timedelta) -> None:
