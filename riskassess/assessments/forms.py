@@ -308,6 +308,40 @@ def domain_form(
     """One rating, rationale, sources and (where the instrument has it) critical flag per item.
     `previous`: for a reassessment, the content it started from; each item with a previous
     rating gets an "unchanged, confirm" box."""
+    confirmable = tuple(
+        item.code for item in domain.items if previous_rating(item, previous) is not None
+    )
+    key = (instrument.content_hash, domain.code, locale, confirmable)
+    form_class = _DOMAIN_FORMS.get(key)
+    if form_class is None:
+        if len(_DOMAIN_FORMS) >= MAX_DOMAIN_FORMS:
+            _DOMAIN_FORMS.clear()
+        form_class = _DOMAIN_FORMS[key] = _domain_form_class(
+            instrument, domain, locale, frozenset(confirmable)
+        )
+    initial: dict[str, Any] = {"lock_version": str(lock_version)}
+    for item in domain.items:
+        rating = content.rating(item.code)
+        initial[f"rating_{item.code}"] = rating.rating
+        initial[f"rationale_{item.code}"] = rating.rationale
+        initial[f"sources_{item.code}"] = rating.sources
+        initial[f"critical_{item.code}"] = rating.is_critical
+        initial[f"unchanged_{item.code}"] = rating.unchanged == CONFIRMED
+    form = form_class(data=initial)
+    form.content, form.previous = content, previous
+    return form
+
+
+# The form classes made so far, by instrument version, domain, language and the items that
+# can be confirmed unchanged: making a class (some forty fields) took a few percent of a
+# section save. A handful exist in practice; the bound only keeps odd use from growing it.
+_DOMAIN_FORMS: dict[tuple[str, str, str, tuple[str, ...]], type[DomainFormBase]] = {}
+MAX_DOMAIN_FORMS = 500
+
+
+def _domain_form_class(
+    instrument: Instrument, domain: Domain, locale: str, confirmable: frozenset[str]
+) -> type[DomainFormBase]:
     # Translated once here, not once per item and choice as the page is drawn.
     omitted_label = str(_l("Omitted (insufficient information)"))
     rationale_label = _l("Rationale")
@@ -315,13 +349,7 @@ def domain_form(
     sources_label = _l("Sources")
     unchanged_label = _l("Unchanged, confirm")
     source_choices = [SelectChoice(code, str(label)) for code, label in SOURCE_LABELS.items()]
-    attrs: dict[str, Any] = {
-        "instrument": instrument,
-        "domain": domain,
-        "content": content,
-        "previous": previous,
-    }
-    initial: dict[str, Any] = {"lock_version": str(lock_version)}
+    attrs: dict[str, Any] = {"instrument": instrument, "domain": domain}
     for item in domain.items:
         choices = [SelectChoice(lvl.code, lvl.label.get(locale)) for lvl in item.scale.levels]
         attrs[f"rating_{item.code}"] = RadioField(
@@ -337,17 +365,9 @@ def domain_form(
         )
         if instrument.critical_flag:
             attrs[f"critical_{item.code}"] = BooleanField(f"{critical_label} ({item.code})")
-        if previous_rating(item, previous) is not None:
+        if item.code in confirmable:
             attrs[f"unchanged_{item.code}"] = BooleanField(f"{unchanged_label} ({item.code})")
-        rating = content.rating(item.code)
-        initial[f"rating_{item.code}"] = rating.rating
-        initial[f"rationale_{item.code}"] = rating.rationale
-        initial[f"sources_{item.code}"] = rating.sources
-        initial[f"critical_{item.code}"] = rating.is_critical
-        initial[f"unchanged_{item.code}"] = rating.unchanged == CONFIRMED
-    form_class = type("DomainForm", (DomainFormBase,), attrs)
-    form: DomainFormBase = form_class(data=initial)
-    return form
+    return type("DomainForm", (DomainFormBase,), attrs)
 
 
 class PlanRowForm(RowForm):

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from functools import cache
 
-from sqlalchemy import Select, bindparam, select, update
+from sqlalchemy import Insert, Select, Update, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -261,13 +261,26 @@ def note_editor(session: Session, assessment: Assessment, user: User) -> None:
     """Record that `user` wrote the assessment's content now (see AssessmentEditor): one
     upsert, as every save of a section runs it (SQLite and PostgreSQL both take ON CONFLICT)."""
     now = utcnow()
-    dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(AssessmentEditor).values(
-        assessment_id=assessment.id, user_id=user.id, first_edit_dt=now, last_edit_dt=now
-    )
     session.execute(
-        statement.on_conflict_do_update(
+        _editor_upsert(session.get_bind().dialect.name),
+        {"assessment_id": assessment.id, "user_id": user.id, "now": now},
+    )
+
+
+@cache
+def _editor_upsert(dialect: str) -> Insert:
+    # Built once per dialect (see core.db): every section save runs it.
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    now = bindparam("now", type_=AssessmentEditor.last_edit_dt.type)
+    return (
+        insert(AssessmentEditor)
+        .values(
+            assessment_id=bindparam("assessment_id"),
+            user_id=bindparam("user_id"),
+            first_edit_dt=now,
+            last_edit_dt=now,
+        )
+        .on_conflict_do_update(
             index_elements=[AssessmentEditor.assessment_id, AssessmentEditor.user_id],
             set_={"last_edit_dt": now},
         )
@@ -446,15 +459,36 @@ def _write_section(
         "lock_version": assessment.lock_version + 1,
     }
     changed = session.execute(
-        update(Assessment)
-        .where(Assessment.id == assessment.id, Assessment.lock_version == assessment.lock_version)
-        .values(values),
+        _section_update(),
+        {
+            **{f"new_{name}": value for name, value in values.items()},
+            "at_id": assessment.id,
+            "at_version": assessment.lock_version,
+        },
         execution_options={"synchronize_session": False},
     )
     if changed.rowcount != 1:  # type: ignore[attr-defined]
         raise EditConflict(EDITED_ELSEWHERE)
     for name, value in values.items():
         set_committed_value(assessment, name, value)
+
+
+@cache
+def _section_update() -> Update:
+    # Built once (see core.db): a section save is the most frequent write there is.
+    return (
+        update(Assessment)
+        .where(
+            Assessment.id == bindparam("at_id"),
+            Assessment.lock_version == bindparam("at_version"),
+        )
+        .values(
+            content=bindparam("new_content"),
+            state=bindparam("new_state"),
+            updated_dt=bindparam("new_updated_dt"),
+            lock_version=bindparam("new_lock_version"),
+        )
+    )
 
 
 def submit_assessment(

@@ -50,3 +50,27 @@ def test_the_macros_write_what_the_widgets_write(app: Flask, world: World) -> No
                 assert ("checked" in rating_choices(f.rating, f.keys)) == is_rated
                 assert ("checked" in checkbox_list(f.sources)) == is_rated
     assert compared == len(instrument.items)
+
+
+def test_forms_of_one_section_share_a_class_but_not_their_data(app: Flask, world: World) -> None:
+    """The section form's class is made once per instrument, section, language and the items
+    that can be confirmed unchanged (for speed); each form still holds its own ratings."""
+    instrument = world.instrument_of_key("savry-style", "1.0")
+    domain = instrument.domains[0]
+    first, second = domain.items[0], domain.items[1]
+    rated = Content({first.code: ItemRating(first.scale.levels[0].code, "Fiktiv")}, None, "")
+    previous = Content({second.code: ItemRating(second.scale.levels[0].code, "Förra")}, None, "")
+    with app.test_request_context():
+        one = domain_form(instrument, domain, "sv", rated, 1)
+        two = domain_form(instrument, domain, "sv", Content({}, None, ""), 2)
+        english = domain_form(instrument, domain, "en", rated, 1)
+        again = domain_form(instrument, domain, "sv", rated, 3, previous=previous)
+    assert type(one) is type(two) and type(one) is not type(english)
+    assert one[f"rating_{first.code}"].data == first.scale.levels[0].code
+    assert two[f"rating_{first.code}"].data is None and two.lock_version.data == "2"
+    assert one[f"rating_{first.code}"] is not two[f"rating_{first.code}"]
+    assert first.title.get("en") in english[f"rating_{first.code}"].label.text
+    # A reassessment's confirm box only where there was a previous rating.
+    assert type(again) is not type(one) and again.content is rated and again.previous is previous
+    assert f"unchanged_{second.code}" in again and f"unchanged_{first.code}" not in again
+    assert f"unchanged_{second.code}" not in one
