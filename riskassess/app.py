@@ -13,7 +13,6 @@ from typing import Any
 
 from flask import Flask, Response, current_app, g, render_template, request, session
 from flask_babel import Babel, gettext
-from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.orm import Session
@@ -35,6 +34,7 @@ from riskassess.core.keys import KeyringFile, UnreadableData, check_keyring
 from riskassess.formatting import format_day, format_moment
 from riskassess.health import init_health
 from riskassess.i18n import install_page_gettext
+from riskassess.i18n import lazy_gettext as _l
 from riskassess.instruments.definition import Instrument
 from riskassess.instruments.loader import load_directories
 from riskassess.instruments.services import check_recorded_versions

@@ -8,6 +8,10 @@ found once; templates resolve those names from their context before the environm
 globals, so Flask-Babel's callables remain only for macros imported without context.
 Both behave as Jinja's new-style gettext does (`jinja2.ext.i18n` with `newstyle=True`): the
 result is marked safe where autoescaping is on and always formatted with its variables.
+
+`lazy_gettext` is Flask-Babel's, translated through the same once-a-request lookup: a form's
+labels, choices and messages are lazy strings, and Flask-Babel found the translations anew
+for each (about twelve context-local lookups); the assessment page resolves some hundred.
 """
 
 from __future__ import annotations
@@ -15,8 +19,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask
-from flask_babel import get_translations
+from babel.support import NullTranslations
+from flask import Flask, g, has_app_context
+from flask_babel import get_locale, get_translations
+from flask_babel.speaklater import LazyString
 from jinja2.runtime import Context
 from jinja2.utils import pass_context
 from markupsafe import Markup
@@ -49,8 +55,36 @@ def _ngettext(translate: Callable[[str, str, int], str]) -> Callable[..., str]:
     return ngettext
 
 
+_CACHED = "riskassess_translations"  # on flask.g: (locale, translations)
+
+
+def request_translations() -> NullTranslations:
+    """The request's translations, found once a request (and again if the locale changes, as
+    inside Flask-Babel's `force_locale`)."""
+    if not has_app_context():
+        outside: NullTranslations = get_translations()  # Flask-Babel's dummy catalog
+        return outside
+    locale = get_locale()
+    cached = g.get(_CACHED)
+    if cached is None or cached[0] is not locale:
+        cached = (locale, get_translations())
+        setattr(g, _CACHED, cached)
+    translations: NullTranslations = cached[1]
+    return translations
+
+
+def _translate(string: str, **variables: Any) -> str:
+    value = request_translations().ugettext(string)
+    return value % variables if variables else value
+
+
+def lazy_gettext(string: str, **variables: Any) -> LazyString:
+    """Like Flask-Babel's `lazy_gettext`: translated each time it is used as text."""
+    return LazyString(_translate, string, **variables)
+
+
 def _page_translations() -> dict[str, Any]:
-    translations = get_translations()
+    translations = request_translations()
     return {
         "gettext": _gettext(translations.ugettext),
         "ngettext": _ngettext(translations.ungettext),

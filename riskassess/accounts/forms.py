@@ -4,7 +4,6 @@ from datetime import date
 from typing import Any
 
 from flask_babel import gettext
-from flask_babel import lazy_gettext as _l
 from wtforms import (
     DateField,
     Field,
@@ -26,6 +25,7 @@ from wtforms.validators import (
 
 from riskassess.accounts.raters import COURSE_MAX, training_date_problem
 from riskassess.forms import BaseForm, OptionalChoice
+from riskassess.i18n import lazy_gettext as _l
 
 # How people read the roles (the role codes are the permission vocabulary's).
 ROLE_LABELS = {

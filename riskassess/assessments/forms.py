@@ -9,7 +9,6 @@ from datetime import date
 from typing import Any
 
 from flask_babel import gettext
-from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     DateField,
@@ -48,6 +47,7 @@ from riskassess.assessments.content import (
 )
 from riskassess.cases.forms import RevealForm
 from riskassess.forms import BaseForm, OptionalChoice, RowForm
+from riskassess.i18n import lazy_gettext as _l
 from riskassess.instruments.definition import Domain, Instrument, Item
 
 MAX_TEXT = 5000

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
 from riskassess.accounts import raters
@@ -38,6 +37,7 @@ from riskassess.core.db import utcnow
 from riskassess.core.localtime import local_today
 from riskassess.core.permissions import Permission
 from riskassess.errors import AccessDenied, DomainError, EditConflict
+from riskassess.i18n import lazy_gettext as _l
 from riskassess.instruments.definition import Instrument
 from riskassess.web import db, instrument_of, locale, require, state, user, vault
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from wtforms import (
     DateField,
     IntegerField,
@@ -23,6 +22,7 @@ from riskassess.audit_log.models import CheckOutcome
 from riskassess.audit_log.services import SAMPLE_MAX
 from riskassess.core.permissions import Permission
 from riskassess.forms import BaseForm
+from riskassess.i18n import lazy_gettext as _l
 
 CASE_NUMBER = re.compile(r"RA-[A-Z0-9]{7}\Z")
 

@@ -19,7 +19,6 @@ from flask import (
 )
 from flask_babel import get_timezone
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -38,6 +37,7 @@ from riskassess.cases.models import Case
 from riskassess.cases.views import load_case
 from riskassess.core.permissions import Permission
 from riskassess.errors import AccessDenied, DomainError
+from riskassess.i18n import lazy_gettext as _l
 from riskassess.web import db, require, user, vault
 
 bp = Blueprint("audit_log", __name__)

@@ -3,7 +3,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     HiddenField,
@@ -21,6 +20,7 @@ from riskassess.cases.identity import (
     sex_from_personnummer,
 )
 from riskassess.forms import BaseForm
+from riskassess.i18n import lazy_gettext as _l
 
 
 def checked_personnummer(value: str) -> tuple[str, date]:

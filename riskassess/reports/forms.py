@@ -7,12 +7,12 @@ import uuid
 from datetime import date
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from wtforms import DateField, SelectChoice, SelectField, SelectMultipleField
 from wtforms.validators import InputRequired, ValidationError
 
 from riskassess.accounts.models import Unit
 from riskassess.forms import BaseForm
+from riskassess.i18n import lazy_gettext as _l
 from riskassess.instruments.definition import Instrument
 
 MAX_DAYS = 3 * 366  # three years at most: the log of who read what is kept five

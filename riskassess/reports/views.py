@@ -9,13 +9,13 @@ from datetime import timedelta
 
 from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 
 from riskassess.accounts.models import Unit
 from riskassess.core.localtime import local_today
 from riskassess.core.permissions import Permission
 from riskassess.errors import AccessDenied
+from riskassess.i18n import lazy_gettext as _l
 from riskassess.instruments.definition import Instrument
 from riskassess.reports import measures, services
 from riskassess.reports.forms import ReportExportForm, ReportFilterForm

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from riskassess.forms import BaseForm
+from riskassess.i18n import lazy_gettext as _l
 from riskassess.rights.information import MAX_LENGTH
 
 

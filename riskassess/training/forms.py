@@ -4,12 +4,12 @@ CSRF-carrying forms of the buttons."""
 from __future__ import annotations
 
 from flask_babel import gettext
-from flask_babel import lazy_gettext as _l
 from wtforms import SelectChoice, StringField
 from wtforms.validators import DataRequired, Length
 
 from riskassess.assessments.forms import MultiCheckboxField
 from riskassess.forms import BaseForm, OptionalChoice
+from riskassess.i18n import lazy_gettext as _l
 from riskassess.instruments.loader import InstrumentRegistry
 from riskassess.training.vignettes import Vignette
 
